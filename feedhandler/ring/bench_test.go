@@ -1,0 +1,277 @@
+package ring
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+)
+
+func reportTicks(b *testing.B, ticks int) {
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(ticks)/s, "ticks/s")
+	}
+}
+
+// BenchmarkTryPushPop is one goroutine pushing and popping single ticks:
+// the uncontended cost of the two cursor stores.
+func BenchmarkTryPushPop(b *testing.B) {
+	r := mustNew[Tick](b, 1024, BusySpin{})
+	v := tick(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.TryPush(v)
+		r.TryPop()
+	}
+	reportTicks(b, b.N)
+}
+
+// BenchmarkBatchSingleThread moves ticks through the ring in batches on one
+// goroutine; one op is one tick.
+func BenchmarkBatchSingleThread(b *testing.B) {
+	for _, batch := range []int{16, 64, 256} {
+		b.Run(fmt.Sprintf("copy/%d", batch), func(b *testing.B) {
+			r := mustNew[Tick](b, 4096, BusySpin{})
+			src := make([]Tick, batch)
+			dst := make([]Tick, batch)
+			for i := range src {
+				src[i] = tick(uint64(i))
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += batch {
+				r.TryPushBatch(src)
+				r.Poll(dst)
+			}
+			reportTicks(b, b.N)
+		})
+		b.Run(fmt.Sprintf("inplace/%d", batch), func(b *testing.B) {
+			r := mustNew[Tick](b, 4096, BusySpin{})
+			var sum int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += batch {
+				c := r.Claim(batch)
+				for j := range c {
+					c[j].Bid = int64(i + j)
+				}
+				r.Publish(len(c))
+				v := r.Peek(batch)
+				for j := range v {
+					sum += v[j].Bid
+				}
+				r.Release(len(v))
+			}
+			reportTicks(b, b.N)
+			if sum == 42 {
+				b.Log(sum)
+			}
+		})
+	}
+}
+
+// BenchmarkSPSC is a producer goroutine and a consumer goroutine, each
+// locked to an OS thread, streaming b.N ticks through a 4096-slot ring with
+// BusySpin waits: single is Push/Pop, copy is PushBatch/PollWait, inplace is
+// Claim/Publish and Peek/Release. One op is one tick.
+func BenchmarkSPSC(b *testing.B) {
+	b.Run("single", func(b *testing.B) { spsc(b, 1, false) })
+	for _, batch := range []int{16, 64, 256} {
+		b.Run(fmt.Sprintf("copy/%d", batch), func(b *testing.B) { spsc(b, batch, false) })
+		b.Run(fmt.Sprintf("inplace/%d", batch), func(b *testing.B) { spsc(b, batch, true) })
+	}
+}
+
+func spsc(b *testing.B, batch int, inPlace bool) {
+	r := mustNew[Tick](b, 4096, BusySpin{})
+	total := b.N
+	done := make(chan struct{})
+	ready := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer close(done)
+		src := make([]Tick, batch)
+		<-ready
+		for sent := 0; sent < total; {
+			n := min(batch, total-sent)
+			switch {
+			case batch == 1:
+				if err := r.Push(tick(uint64(sent))); err != nil {
+					panic(err)
+				}
+			case inPlace:
+				c := r.Claim(n)
+				for i := range c {
+					c[i] = Tick{Instrument: uint32(i), Bid: int64(sent + i), ExchangeNs: uint64(sent + i)}
+				}
+				r.Publish(len(c))
+				n = len(c)
+			default:
+				for i := range src[:n] {
+					src[i] = Tick{Instrument: uint32(i), Bid: int64(sent + i), ExchangeNs: uint64(sent + i)}
+				}
+				if _, err := r.PushBatch(src[:n]); err != nil {
+					panic(err)
+				}
+			}
+			sent += n
+		}
+	}()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	dst := make([]Tick, batch)
+	var sum uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	close(ready)
+	for got := 0; got < total; {
+		switch {
+		case batch == 1:
+			v, err := r.Pop()
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum += v.ExchangeNs
+			got++
+		case inPlace:
+			v := r.Peek(batch)
+			for i := range v {
+				sum += v[i].ExchangeNs
+			}
+			r.Release(len(v))
+			got += len(v)
+		default:
+			n, err := r.PollWait(dst)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range dst[:n] {
+				sum += dst[i].ExchangeNs
+			}
+			got += n
+		}
+	}
+	b.StopTimer()
+	<-done
+	if want := uint64(total) * uint64(total-1) / 2; sum != want {
+		b.Fatalf("checksum %d, want %d", sum, want)
+	}
+	reportTicks(b, total)
+	b.ReportMetric(float64(r.Stats().Stalls)/float64(total), "stalls/tick")
+}
+
+// latencySamplesMax bounds the preallocated sample array of the latency
+// benchmarks; longer runs keep the most recent samples.
+const latencySamplesMax = 1 << 20
+
+func reportPercentiles(b *testing.B, prefix string, samples []int64, n int) {
+	samples = samples[:min(n, len(samples))]
+	if len(samples) == 0 {
+		return
+	}
+	slices.Sort(samples)
+	at := func(q float64) float64 {
+		return float64(samples[min(len(samples)-1, int(q*float64(len(samples))))])
+	}
+	b.ReportMetric(at(0.50), prefix+"p50-ns")
+	b.ReportMetric(at(0.99), prefix+"p99-ns")
+	b.ReportMetric(at(0.999), prefix+"p99.9-ns")
+}
+
+// clockCost measures the cost of one monotonic clock read.
+func clockCost(base time.Time) float64 {
+	const reads = 1 << 16
+	start := time.Since(base)
+	var last time.Duration
+	for i := 0; i < reads; i++ {
+		last = time.Since(base)
+	}
+	return float64(last-start) / reads
+}
+
+// BenchmarkHandoffLatency measures one-way hand-off latency between two
+// cores: the producer stamps the monotonic clock into Tick.RecvNs right
+// before TryPush, and the consumer, spinning on TryPop on the other core,
+// subtracts it from the clock right after the pop. The producer sends only
+// into an empty ring, so no tick queues behind another. The reported
+// percentiles include one clock read (clock-ns).
+func BenchmarkHandoffLatency(b *testing.B) {
+	r := mustNew[Tick](b, 1024, BusySpin{})
+	base := time.Now()
+	samples := make([]int64, latencySamplesMax)
+	total := b.N
+	done := make(chan struct{})
+	ready := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer close(done)
+		<-ready
+		for i := 0; i < total; i++ {
+			for r.Len() != 0 {
+			}
+			v := Tick{ExchangeNs: uint64(i), RecvNs: int64(time.Since(base))}
+			for !r.TryPush(v) {
+			}
+		}
+	}()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ResetTimer()
+	close(ready)
+	for i := 0; i < total; {
+		v, ok := r.TryPop()
+		if !ok {
+			continue
+		}
+		samples[i%len(samples)] = int64(time.Since(base)) - v.RecvNs
+		i++
+	}
+	b.StopTimer()
+	<-done
+	reportPercentiles(b, "", samples, total)
+	b.ReportMetric(clockCost(base), "clock-ns")
+}
+
+// BenchmarkPingPong bounces one tick between two cores over a pair of
+// rings. Half the round trip is a one-way hand-off with no clock in the
+// path; one op is one round trip.
+func BenchmarkPingPong(b *testing.B) {
+	ping := mustNew[Tick](b, 64, BusySpin{})
+	pong := mustNew[Tick](b, 64, BusySpin{})
+	total := b.N
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer close(done)
+		for i := 0; i < total; i++ {
+			var v Tick
+			var ok bool
+			for v, ok = ping.TryPop(); !ok; v, ok = ping.TryPop() {
+			}
+			for !pong.TryPush(v) {
+			}
+		}
+	}()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	base := time.Now()
+	samples := make([]int64, latencySamplesMax)
+	b.ResetTimer()
+	for i := 0; i < total; i++ {
+		start := time.Since(base)
+		for !ping.TryPush(Tick{ExchangeNs: uint64(i)}) {
+		}
+		var ok bool
+		for _, ok = pong.TryPop(); !ok; _, ok = pong.TryPop() {
+		}
+		samples[i%len(samples)] = int64(time.Since(base) - start)
+	}
+	b.StopTimer()
+	<-done
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total)/2, "one-way-ns")
+	reportPercentiles(b, "rtt-", samples, total)
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package udpsend
+
+const raceEnabled = false
