@@ -1,22 +1,49 @@
 #!/usr/bin/env bash
-# make bench: runs the Go benchmarks of every hot path and records the output,
-# with the exact command, commit and machine, under bench/results/.
-# BENCHTIME (default 1s) and BENCH (default .) narrow a run.
+# make bench: runs the feed handler's headline benchmarks COUNT times (default
+# 3) and records the raw output and a summary table of the figures against
+# their targets under bench/results/STAMP/, with the exact commands, commit
+# and machine. BENCHTIME (default 1s) sets the time per benchmark run.
+# BENCH_ALL=1 also runs every other benchmark in the module once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benchtime=${BENCHTIME:-1s}
-pattern=${BENCH:-.}
-pkgs=${BENCH_PKGS:-./...}
+count=${COUNT:-3}
 stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
-out=bench/results/$stamp-go-bench.txt
-mkdir -p bench/results
-cmd="go test -run '^\$' -bench '$pattern' -benchtime $benchtime -benchmem $pkgs"
+dir=bench/results/$stamp
+mkdir -p "$dir"
+raw=$dir/feed.txt
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo '+dirty')"
+
+# package:pattern:benchtime
+runs=(
+	"./feedhandler/itch:^BenchmarkDecode\$:$benchtime"
+	"./feedhandler/book:^BenchmarkApply\$:$benchtime"
+	"./feedhandler/ring:^(BenchmarkSPSC|BenchmarkHandoffLatency)\$:$benchtime"
+	"./feedhandler/source:^(BenchmarkUDPReceiveQueued|BenchmarkUDPLoopback|BenchmarkPcapReplay)\$:$benchtime"
+	"./feedhandler:^BenchmarkReplay\$:$benchtime"
+	"./feedhandler/internal/srcbench:^BenchmarkSourceCompare\$:20000x"
+)
 {
-	echo "# command: $cmd"
-	echo "# commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
-	echo "# date:    $stamp"
-	echo "# machine: $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-	echo "# go:      $(go version)"
-} > "$out"
-eval "$cmd" 2>&1 | tee -a "$out"
-echo "bench: results written to $out"
+	echo "# commit: $commit"
+	echo "# date:   $stamp"
+	echo "# host:   $(uname -srm), $(nproc) cores"
+} > "$raw"
+cmds=()
+for r in "${runs[@]}"; do
+	IFS=: read -r pkg pat bt <<<"$r"
+	cmd="go test -run '^\$' -bench '$pat' -benchtime $bt -count $count -benchmem $pkg"
+	cmds+=("$cmd")
+	echo "bench: $cmd" >&2
+	echo "# command: $cmd" >> "$raw"
+	eval "$cmd" 2>&1 | tee -a "$raw" | grep -E '^(Benchmark|--- SKIP|\s+.*skip)' >&2 || true
+done
+if [ "${BENCH_ALL:-0}" = 1 ]; then
+	cmd="go test -run '^\$' -bench . -benchtime 1x -benchmem ./..."
+	echo "# command: $cmd" >> "$raw"
+	eval "$cmd" >> "$raw" 2>&1
+fi
+summary=$dir/feed.md
+go run ./bench/report -in "$raw" -cmd "make bench (COUNT=$count BENCHTIME=$benchtime) at $commit; raw output and per-package commands in feed.txt" > "$summary"
+cat "$summary"
+echo
+echo "bench: raw output in $raw, summary in $summary"

@@ -1,0 +1,192 @@
+// Command report summarises `go test -bench` output into the feed handler's
+// headline figures: the median of each metric over the runs (-count N),
+// beside its target, as a Markdown table. It also describes the machine
+// (CPU model, cores, features via github.com/klauspost/cpuid/v2) so that
+// every recorded figure says where it was measured.
+//
+//	go test -run '^$' -bench ... -count 3 ./... > raw.txt
+//	go run ./bench/report -in raw.txt -cmd "the command" > summary.md
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/klauspost/cpuid/v2"
+	"golang.org/x/perf/benchfmt"
+)
+
+// figure is one headline number: the median of unit over the benchmarks
+// whose full name matches pattern.
+type figure struct {
+	name    string
+	pattern string // anchored regexp on the full benchmark name (without -GOMAXPROCS)
+	unit    string
+	target  float64 // 0: informational
+	lower   bool    // true: lower is better (latency)
+}
+
+var figures = []figure{
+	{"ITCH 5.0 decode from memory, uniform random type mix (per core)", `^BenchmarkDecode$`, "msgs/s", 100e6, false},
+	{"ITCH decode + book update, realistic flow, 4M-order index (per core)", `^BenchmarkApply$`, "msgs/s", 20e6, false},
+	{"ITCH decode + book update, same, thread CPU time only", `^BenchmarkApply$`, "cpu-msgs/s", 20e6, false},
+	{"Ring, two cores, batched copy of 64", `^BenchmarkSPSC/copy/64$`, "ticks/s", 100e6, false},
+	{"Ring, two cores, batched copy of 256", `^BenchmarkSPSC/copy/256$`, "ticks/s", 100e6, false},
+	{"Ring hand-off latency between two cores, p50", `^BenchmarkHandoffLatency$`, "p50-ns", 100, true},
+	{"Ring hand-off latency between two cores, p99", `^BenchmarkHandoffLatency$`, "p99-ns", 0, true},
+	{"UDP source receive path (recvmmsg, socket pre-filled)", `^BenchmarkUDPReceiveQueued/recvmmsg$`, "pkts/s", 1e6, false},
+	{"UDP source with a loopback sender on the same 2 cores", `^BenchmarkUDPLoopback/recvmmsg$`, "pkts/s", 0, false},
+	{"pcap replay source (classic pcap, in memory)", `^BenchmarkPcapReplay/pcap$`, "pkts/s", 0, false},
+	{"Whole replay: pcap → frame → MoldUDP64 → ITCH → books", `^BenchmarkReplay$`, "msgs/s", 0, false},
+	{"Sources on veth, flood (sender on the same 2 cores): UDP", `^BenchmarkSourceCompare/udp/flood$`, "pkts/s", 0, false},
+	{"Sources on veth, flood: AF_PACKET", `^BenchmarkSourceCompare/afpacket/flood$`, "pkts/s", 0, false},
+	{"Sources on veth, flood: AF_XDP generic", `^BenchmarkSourceCompare/afxdp-generic/flood$`, "pkts/s", 0, false},
+	{"Sources on veth, packet-to-ring p50: UDP", `^BenchmarkSourceCompare/udp/pingpong$`, "p50-ns", 0, true},
+	{"Sources on veth, packet-to-ring p99: UDP", `^BenchmarkSourceCompare/udp/pingpong$`, "p99-ns", 0, true},
+	{"Sources on veth, packet-to-ring p50: AF_PACKET", `^BenchmarkSourceCompare/afpacket/pingpong$`, "p50-ns", 0, true},
+	{"Sources on veth, packet-to-ring p50: AF_XDP generic", `^BenchmarkSourceCompare/afxdp-generic/pingpong$`, "p50-ns", 0, true},
+	{"Sources on veth, packet-to-ring p50: AF_XDP generic, busy-poll", `^BenchmarkSourceCompare/afxdp-generic/pingpong-busypoll$`, "p50-ns", 0, true},
+	{"Sources on veth, packet-to-ring p99: AF_XDP generic, busy-poll", `^BenchmarkSourceCompare/afxdp-generic/pingpong-busypoll$`, "p99-ns", 0, true},
+	{"Sources on veth, reader cost per packet (drain): UDP", `^BenchmarkSourceCompare/udp/drain$`, "rx-ns/pkt", 0, true},
+	{"Sources on veth, reader cost per packet (drain): AF_PACKET", `^BenchmarkSourceCompare/afpacket/drain$`, "rx-ns/pkt", 0, true},
+	{"Sources on veth, reader cost per packet (drain): AF_XDP generic", `^BenchmarkSourceCompare/afxdp-generic/drain$`, "rx-ns/pkt", 0, true},
+}
+
+func main() {
+	in := flag.String("in", "-", "go test -bench output `FILE` (- for stdin)")
+	cmd := flag.String("cmd", "", "the exact command that produced the input, recorded in the report")
+	flag.Parse()
+	r := io.Reader(os.Stdin)
+	if *in != "-" {
+		f, err := os.Open(*in)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		r = f
+	}
+	samples, err := collect(r)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+	write(os.Stdout, *cmd, samples)
+}
+
+// collect returns every value per (benchmark name, unit).
+func collect(r io.Reader) (map[string]map[string][]float64, error) {
+	out := map[string]map[string][]float64{}
+	br := benchfmt.NewReader(r, "bench")
+	for br.Scan() {
+		res, ok := br.Result().(*benchfmt.Result)
+		if !ok {
+			continue // a syntax error or unit metadata line
+		}
+		name := "Benchmark" + string(res.Name.Full())
+		name = regexp.MustCompile(`-\d+$`).ReplaceAllString(name, "")
+		if out[name] == nil {
+			out[name] = map[string][]float64{}
+		}
+		for _, v := range res.Values {
+			// benchfmt normalizes some units (ns/op → sec/op) and then keeps
+			// the original in Orig*; others are only in Unit/Value.
+			unit, val := v.OrigUnit, v.OrigValue
+			if unit == "" {
+				unit, val = v.Unit, v.Value
+			}
+			out[name][unit] = append(out[name][unit], val)
+		}
+	}
+	return out, br.Err()
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func human(v float64, unit string) string {
+	switch {
+	case strings.HasSuffix(unit, "/s") && v >= 1e6:
+		return fmt.Sprintf("%.1f M %s", v/1e6, unit)
+	case strings.HasSuffix(unit, "/s") && v >= 1e3:
+		return fmt.Sprintf("%.0f k %s", v/1e3, unit)
+	case strings.HasSuffix(unit, "-ns") && v >= 1e3:
+		return fmt.Sprintf("%.1f µs (%s)", v/1e3, strings.TrimSuffix(unit, "-ns"))
+	case strings.HasSuffix(unit, "-ns"):
+		return fmt.Sprintf("%.0f ns (%s)", v, strings.TrimSuffix(unit, "-ns"))
+	case strings.HasPrefix(unit, "ns/") || strings.HasSuffix(unit, "-ns/pkt"):
+		return fmt.Sprintf("%.0f %s", v, unit)
+	}
+	return fmt.Sprintf("%.3g %s", v, unit)
+}
+
+func write(w io.Writer, cmd string, samples map[string]map[string][]float64) {
+	fmt.Fprintf(w, "# Feed handler figures\n\n")
+	fmt.Fprintf(w, "- date: %s\n", time.Now().UTC().Format(time.RFC3339))
+	if cmd != "" {
+		fmt.Fprintf(w, "- command: `%s`\n", cmd)
+	}
+	fmt.Fprintf(w, "- machine: %s, %d logical cores (%d physical), %s/%s, %s\n",
+		cpuid.CPU.BrandName, cpuid.CPU.LogicalCores, cpuid.CPU.PhysicalCores, runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Fprintf(w, "- CPU features: %s\n", strings.Join(keyFeatures(), " "))
+	fmt.Fprintf(w, "- cache: L1d %d KiB, L2 %d KiB, L3 %d KiB, line %d bytes\n\n",
+		cpuid.CPU.Cache.L1D>>10, cpuid.CPU.Cache.L2>>10, cpuid.CPU.Cache.L3>>10, cpuid.CPU.CacheLine)
+	fmt.Fprintf(w, "Each figure is the median over the runs; `n` is the number of runs.\n\n")
+	fmt.Fprintln(w, "| figure | median | n | target | met |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, f := range figures {
+		re := regexp.MustCompile(f.pattern)
+		var vals []float64
+		for name, units := range samples {
+			if re.MatchString(name) {
+				vals = append(vals, units[f.unit]...)
+			}
+		}
+		if len(vals) == 0 {
+			fmt.Fprintf(w, "| %s | not run | 0 | %s | |\n", f.name, target(f))
+			continue
+		}
+		m := median(vals)
+		met := ""
+		if f.target != 0 {
+			met = "no"
+			if (f.lower && m <= f.target) || (!f.lower && m >= f.target) {
+				met = "yes"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s |\n", f.name, human(m, f.unit), len(vals), target(f), met)
+	}
+}
+
+func target(f figure) string {
+	switch {
+	case f.target == 0:
+		return "—"
+	case f.lower:
+		return "≤ " + human(f.target, f.unit)
+	}
+	return "≥ " + human(f.target, f.unit)
+}
+
+func keyFeatures() []string {
+	var out []string
+	for _, f := range []cpuid.FeatureID{cpuid.SSE4, cpuid.AVX, cpuid.AVX2, cpuid.BMI2, cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AESNI} {
+		if cpuid.CPU.Supports(f) {
+			out = append(out, f.String())
+		}
+	}
+	return out
+}
