@@ -8,7 +8,6 @@ import (
 
 	"github.com/ballast-risk/ballast/feedhandler"
 	"github.com/ballast-risk/ballast/feedhandler/book"
-	"github.com/ballast-risk/ballast/feedhandler/itch"
 	"github.com/ballast-risk/ballast/feedhandler/moldudp64"
 	"github.com/ballast-risk/ballast/feedhandler/source"
 	"github.com/ballast-risk/ballast/sim/itchgen"
@@ -23,27 +22,10 @@ func session(t testing.TB, symbols int, messages uint64, seed uint64) ([][]byte,
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pkts [][]byte
-	pz, err := moldudp64.NewPacketizer(moldudp64.PacketizerConfig{Session: moldudp64.MakeSession("RT0001")},
-		func(pkt []byte, _ moldudp64.Header) error {
-			pkts = append(pkts, bytes.Clone(pkt))
-			return nil
-		})
+	pkts, err := g.Packets(moldudp64.MakeSession("RT0001"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m itch.Message
-	var buf []byte
-	for g.Next(&m) {
-		buf = m.Append(buf[:0])
-		if _, err := pz.Append(buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := pz.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	pkts = append(pkts, pz.AppendEndOfSession(nil))
 	return pkts, g
 }
 

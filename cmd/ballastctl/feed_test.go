@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ballast-risk/ballast/feedhandler/itch"
 	"github.com/ballast-risk/ballast/feedhandler/moldudp64"
 	"github.com/ballast-risk/ballast/sim/itchgen"
 	"github.com/ballast-risk/ballast/sim/pcapw"
@@ -32,31 +31,18 @@ func writeSession(t *testing.T, dropEvery int, dropFirst ...int) (string, *itchg
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	pz, err := moldudp64.NewPacketizer(moldudp64.PacketizerConfig{Session: moldudp64.MakeSession("CTL")},
-		func(pkt []byte, _ moldudp64.Header) error {
-			n++
-			if (dropEvery > 0 && n%dropEvery == 0) || (len(dropFirst) > 0 && n <= dropFirst[0]) {
-				return nil
-			}
-			return w.WritePacket(int64(n)*1000, pkt)
-		})
+	pkts, err := g.Packets(moldudp64.MakeSession("CTL"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m itch.Message
-	var buf []byte
-	for g.Next(&m) {
-		buf = m.Append(buf[:0])
-		if _, err := pz.Append(buf); err != nil {
+	for i, pkt := range pkts {
+		n := i + 1 // packets are numbered from 1; the end of session is never dropped
+		if i < len(pkts)-1 && ((dropEvery > 0 && n%dropEvery == 0) || (len(dropFirst) > 0 && n <= dropFirst[0])) {
+			continue
+		}
+		if err := w.WritePacket(int64(n)*1000, pkt); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := pz.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.WritePacket(int64(n+1)*1000, pz.AppendEndOfSession(nil)); err != nil {
-		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

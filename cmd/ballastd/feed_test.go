@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"testing"
 
 	"github.com/ballast-risk/ballast/feedhandler"
 	"github.com/ballast-risk/ballast/feedhandler/book"
-	"github.com/ballast-risk/ballast/feedhandler/itch"
 	"github.com/ballast-risk/ballast/feedhandler/moldudp64"
 	"github.com/ballast-risk/ballast/feedhandler/ring"
 	"github.com/ballast-risk/ballast/sim/itchgen"
@@ -17,30 +15,15 @@ import (
 // and its end-of-session packet.
 func testSession(t testing.TB, messages uint64) (pkts [][]byte, eos []byte) {
 	t.Helper()
-	s := moldudp64.MakeSession("TEST")
-	pk, err := moldudp64.NewPacketizer(moldudp64.PacketizerConfig{Session: s}, func(p []byte, _ moldudp64.Header) error {
-		pkts = append(pkts, bytes.Clone(p))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	g, err := itchgen.New(itchgen.Config{SymbolCount: 4, Seed: 5, Messages: messages})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m itch.Message
-	var buf []byte
-	for g.Next(&m) {
-		buf = m.Append(buf[:0])
-		if _, err := pk.Append(buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := pk.Flush(); err != nil {
+	all, err := g.Packets(moldudp64.MakeSession("TEST"), 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return pkts, pk.AppendEndOfSession(nil)
+	return all[:len(all)-1], all[len(all)-1]
 }
 
 func newTestFeedLoop(t testing.TB) (*feedLoop, context.Context) {

@@ -101,8 +101,8 @@ type AFXDPConfig struct {
 	// rule accordingly); feed packets on other queues go to the kernel
 	// stack and are counted in AFXDPStats.NoSocket.
 	QueueID int
-	// Port is the feed's UDP destination port (1-65535).
-	Port uint16
+	// DstPort is the feed's UDP destination port (1-65535).
+	DstPort uint16
 	// XDPMode selects driver or generic XDP; auto tries driver first.
 	XDPMode XDPAttachMode
 	// BindMode selects copy or zero-copy AF_XDP.

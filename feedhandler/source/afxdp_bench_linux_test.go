@@ -65,7 +65,7 @@ func afxdpBenchSetup(b *testing.B, mode source.XDPAttachMode, busy bool) (*sourc
 	pair := netnstest.New(b)
 	a := openAFXDP(b, source.AFXDPConfig{
 		Interface:   pair.HostIf,
-		Port:        afxdpFeedPort,
+		DstPort:     afxdpFeedPort,
 		XDPMode:     mode,
 		BindMode:    source.AFXDPBindCopy,
 		FrameCount:  4096,

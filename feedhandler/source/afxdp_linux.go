@@ -108,7 +108,7 @@ func OpenAFXDP(cfg AFXDPConfig) (*AFXDP, error) {
 	if a.sock, err = xsk.Open(xcfg); err != nil {
 		return nil, afxdpErr(err)
 	}
-	if a.prog, err = xdpprog.Load(cfg.Port); err != nil {
+	if a.prog, err = xdpprog.Load(cfg.DstPort); err != nil {
 		a.sock.Close()
 		return nil, afxdpErr(err)
 	}
@@ -152,8 +152,8 @@ func (c *AFXDPConfig) normalize() (*net.Interface, error) {
 	switch {
 	case c.Interface == "":
 		return nil, fmt.Errorf("%w: AF_XDP needs an Interface", ErrConfig)
-	case c.Port == 0:
-		return nil, fmt.Errorf("%w: AF_XDP needs a UDP Port", ErrConfig)
+	case c.DstPort == 0:
+		return nil, fmt.Errorf("%w: AF_XDP needs a UDP DstPort", ErrConfig)
 	case c.XDPMode > XDPAttachGeneric:
 		return nil, fmt.Errorf("%w: XDPMode %d", ErrConfig, c.XDPMode)
 	case c.BindMode > AFXDPBindZeroCopy:
@@ -273,7 +273,7 @@ func (a *AFXDP) decode(pkts []Packet, n int) int {
 			malformed++
 			continue
 		}
-		if u.DstPort != a.cfg.Port {
+		if u.DstPort != a.cfg.DstPort {
 			skipped++
 			continue
 		}

@@ -39,7 +39,7 @@ func openAFXDP(t testing.TB, cfg source.AFXDPConfig) *source.AFXDP {
 func afxdpBaseConfig(pair *netnstest.Pair) source.AFXDPConfig {
 	return source.AFXDPConfig{
 		Interface:   pair.HostIf,
-		Port:        afxdpFeedPort,
+		DstPort:     afxdpFeedPort,
 		BindMode:    source.AFXDPBindCopy,
 		FrameCount:  64,
 		RingSize:    32,
@@ -340,7 +340,7 @@ func TestAFXDPConfigErrors(t *testing.T) {
 	}{
 		{"no interface", func(c *source.AFXDPConfig) { c.Interface = "" }},
 		{"missing interface", func(c *source.AFXDPConfig) { c.Interface = "blnosuch0" }},
-		{"no port", func(c *source.AFXDPConfig) { c.Port = 0 }},
+		{"no port", func(c *source.AFXDPConfig) { c.DstPort = 0 }},
 		{"queue beyond the NIC", func(c *source.AFXDPConfig) { c.QueueID = 1 }},
 		{"negative queue", func(c *source.AFXDPConfig) { c.QueueID = -1 }},
 		{"XDP mode", func(c *source.AFXDPConfig) { c.XDPMode = 7 }},

@@ -142,7 +142,7 @@ func Open(k Kind, t Target, o Options) (source.Source, error) {
 		}
 		return opened(source.OpenAFXDP(source.AFXDPConfig{
 			Interface:   t.Interface,
-			Port:        t.Port,
+			DstPort:     t.Port,
 			XDPMode:     mode,
 			BindMode:    source.AFXDPBindAuto,
 			FrameCount:  AFXDPFrameCount,
