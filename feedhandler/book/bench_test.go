@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ballast-risk/ballast/feedhandler/internal/cputime"
 	"github.com/ballast-risk/ballast/feedhandler/itch"
 )
 
@@ -46,7 +47,7 @@ func benchApply(b *testing.B, cfg Config) {
 	}
 	b.SetBytes(int64(len(stream) / count))
 	b.ResetTimer()
-	cpu := startCPU(b)
+	cpu := cputime.Start(b)
 	off := 0
 	for i := 0; i < b.N; i++ {
 		n := int(binary.BigEndian.Uint16(stream[off:]))
@@ -59,7 +60,7 @@ func benchApply(b *testing.B, cfg Config) {
 			off = 0
 		}
 	}
-	cpu.report(b)
+	cpu.Report(b)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	if s := bk.Stats(); s.UnknownOrder != 0 || s.IndexFull != 0 || s.LevelsFull != 0 {
 		b.Fatalf("flow not clean: %+v", s)

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/ballast-risk/ballast/feedhandler/internal/cputime"
 )
 
 // mixWeight is the share (per mille) of each type in a realistic TotalView
@@ -54,7 +56,7 @@ func BenchmarkDecode(b *testing.B) {
 	var m Message
 	b.SetBytes(int64(len(stream) / msgs))
 	b.ResetTimer()
-	cpu := startCPU(b)
+	cpu := cputime.Start(b)
 	off := 0
 	for i := 0; i < b.N; i++ {
 		if off >= len(stream) {
@@ -66,7 +68,7 @@ func BenchmarkDecode(b *testing.B) {
 		}
 		off += 2 + n
 	}
-	cpu.report(b)
+	cpu.Report(b)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
