@@ -79,7 +79,7 @@ func (c *consumer) apply(batch []ring.Tick, now int64) {
 		}
 		m := &c.marks[t.Instrument]
 		m.bid, m.ask = t.Bid, t.Ask
-		m.bidSize, m.askSize = t.BidSize, t.AskSize
+		m.bidSize, m.askSize = int64(t.BidSize), int64(t.AskSize)
 		m.last = t.Last
 		m.flags = t.Flags
 		m.exchangeNs = t.ExchangeNs

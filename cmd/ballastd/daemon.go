@@ -386,7 +386,7 @@ func (d *daemon) summary(reason string, shutdown time.Duration) summary {
 	d.feed.h.Books().Each(func(locate uint16, _ [8]byte, t book.Top) {
 		s.books.books++
 		if m, ok := d.cons.markOf(locate); ok && m.bid == int64(t.Bid) && m.ask == int64(t.Ask) &&
-			m.bidSize == int64(t.BidSize) && m.askSize == int64(t.AskSize) && m.last == int64(t.Last) {
+			m.bidSize == int64(ring.Shares(t.BidSize)) && m.askSize == int64(ring.Shares(t.AskSize)) && m.last == int64(t.Last) {
 			s.books.marksMatch++
 		}
 		if d.x == nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -15,7 +16,8 @@ func reportTicks(b *testing.B, ticks int) {
 }
 
 // BenchmarkTryPushPop is one goroutine pushing and popping single ticks:
-// the uncontended cost of the two cursor stores.
+// the uncontended cost of the three atomic stores (sequence word, tail,
+// head).
 func BenchmarkTryPushPop(b *testing.B) {
 	r := mustNew[Tick](b, 1024, BusySpin{})
 	v := tick(1)
@@ -53,15 +55,15 @@ func BenchmarkBatchSingleThread(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i += batch {
 				c := r.Claim(batch)
-				for j := range c {
-					c[j].Bid = int64(i + j)
+				for j := range c.Len() {
+					c.At(j).Bid = int64(i + j)
 				}
-				r.Publish(len(c))
+				r.Publish(c.Len())
 				v := r.Peek(batch)
-				for j := range v {
-					sum += v[j].Bid
+				for j := range v.Len() {
+					sum += v.At(j).Bid
 				}
-				r.Release(len(v))
+				r.Release(v.Len())
 			}
 			reportTicks(b, b.N)
 			if sum == 42 {
@@ -103,11 +105,11 @@ func spsc(b *testing.B, batch int, inPlace bool) {
 				}
 			case inPlace:
 				c := r.Claim(n)
-				for i := range c {
-					c[i] = Tick{Instrument: uint32(i), Bid: int64(sent + i), ExchangeNs: uint64(sent + i)}
+				for i := range c.Len() {
+					*c.At(i) = Tick{Instrument: uint32(i), Bid: int64(sent + i), ExchangeNs: uint64(sent + i)}
 				}
-				r.Publish(len(c))
-				n = len(c)
+				r.Publish(c.Len())
+				n = c.Len()
 			default:
 				for i := range src[:n] {
 					src[i] = Tick{Instrument: uint32(i), Bid: int64(sent + i), ExchangeNs: uint64(sent + i)}
@@ -137,11 +139,11 @@ func spsc(b *testing.B, batch int, inPlace bool) {
 			got++
 		case inPlace:
 			v := r.Peek(batch)
-			for i := range v {
-				sum += v[i].ExchangeNs
+			for i := range v.Len() {
+				sum += v.At(i).ExchangeNs
 			}
-			r.Release(len(v))
-			got += len(v)
+			r.Release(v.Len())
+			got += v.Len()
 		default:
 			n, err := r.PollWait(dst)
 			if err != nil {
@@ -228,6 +230,56 @@ func BenchmarkHandoffLatency(b *testing.B) {
 		}
 		samples[i%len(samples)] = int64(time.Since(base)) - v.RecvNs
 		i++
+	}
+	b.StopTimer()
+	<-done
+	reportPercentiles(b, "", samples, total)
+	b.ReportMetric(clockCost(base), "clock-ns")
+}
+
+// BenchmarkHandoffLatencyPaced is BenchmarkHandoffLatency with the
+// producer paced by a flag the consumer raises after taking its sample,
+// instead of by polling Len: the producer then never reads the consumer's
+// head line, as in production, where it reads it only when the ring looks
+// full. The percentiles still include the consumer's release and one clock
+// read (clock-ns).
+func BenchmarkHandoffLatencyPaced(b *testing.B) {
+	r := mustNew[Tick](b, 1024, BusySpin{})
+	base := time.Now()
+	samples := make([]int64, latencySamplesMax)
+	total := b.N
+	var taken struct {
+		_ [padBytes]byte
+		n atomic.Int64 // samples taken by the consumer
+		_ [padBytes]byte
+	}
+	done := make(chan struct{})
+	ready := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer close(done)
+		<-ready
+		for i := 0; i < total; i++ {
+			for taken.n.Load() != int64(i) {
+			}
+			v := Tick{ExchangeNs: uint64(i), RecvNs: int64(time.Since(base))}
+			for !r.TryPush(v) {
+			}
+		}
+	}()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ResetTimer()
+	close(ready)
+	for i := 0; i < total; {
+		v, ok := r.TryPop()
+		if !ok {
+			continue
+		}
+		samples[i%len(samples)] = int64(time.Since(base)) - v.RecvNs
+		i++
+		taken.n.Store(int64(i))
 	}
 	b.StopTimer()
 	<-done

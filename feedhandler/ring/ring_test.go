@@ -35,9 +35,52 @@ func checkTick(t testing.TB, got Tick, seq uint64) {
 	}
 }
 
-func TestTickIsOneCacheLine(t *testing.T) {
-	if s := unsafe.Sizeof(Tick{}); s != 64 {
-		t.Fatalf("Tick is %d bytes, want 64", s)
+func TestTickSlotIsOneCacheLine(t *testing.T) {
+	if s := unsafe.Sizeof(Tick{}); s != 56 {
+		t.Fatalf("Tick is %d bytes, want 56", s)
+	}
+	if s := unsafe.Sizeof(slot[Tick]{}); s != 64 {
+		t.Fatalf("a Tick slot is %d bytes, want 64", s)
+	}
+}
+
+// alignedTo reports whether r's slot array starts on a multiple of align.
+func alignedTo[T any](r *Ring[T], align uintptr) bool {
+	return uintptr(unsafe.Pointer(&r.buf[0]))%align == 0
+}
+
+// TestSlotsAligned checks that every ring's slot array is page-aligned, so
+// that each Tick slot is exactly one cache line, whatever T and the size.
+func TestSlotsAligned(t *testing.T) {
+	const pageBytes = 4096
+	for _, slots := range []int{1, 2, 8, 64, 256, 512, 1024, 4096, 1 << 16} {
+		var keep []any // keep every ring alive so none reuses another's memory
+		for range 4 {
+			rt := mustNew[Tick](t, slots, nil)
+			ri := mustNew[int32](t, slots, nil)
+			rp := mustNew[*Tick](t, slots, nil)
+			rs := mustNew[string](t, slots, nil)
+			keep = append(keep, rt, ri, rp, rs)
+			if !alignedTo(rt, pageBytes) || !alignedTo(ri, pageBytes) || !alignedTo(rp, pageBytes) || !alignedTo(rs, pageBytes) {
+				t.Fatalf("%d slots: slot arrays at %p %p %p %p, want %d-byte aligned",
+					slots, &rt.buf[0], &ri.buf[0], &rp.buf[0], &rs.buf[0], pageBytes)
+			}
+			if len(rt.buf) != slots || cap(rt.buf) != slots {
+				t.Fatalf("%d slots: buf len %d cap %d", slots, len(rt.buf), cap(rt.buf))
+			}
+		}
+		_ = keep
+	}
+}
+
+func TestShares(t *testing.T) {
+	for in, want := range map[uint64]uint32{
+		0: 0, 1: 1, 100: 100, SharesMax - 1: SharesMax - 1, SharesMax: SharesMax,
+		SharesMax + 1: SharesMax, 1 << 40: SharesMax, ^uint64(0): SharesMax,
+	} {
+		if got := Shares(in); got != want {
+			t.Errorf("Shares(%d) = %d, want %d", in, got, want)
+		}
 	}
 }
 
@@ -59,13 +102,17 @@ func TestNewCapacity(t *testing.T) {
 }
 
 // TestCursorGroupsApart checks the layout that keeps the two sides' hot
-// fields out of each other's cache lines and 128-byte prefetch pairs.
+// fields, and the consumer's private fields from the head cursor the
+// producer reads, out of each other's cache lines and 128-byte prefetch
+// pairs.
 func TestCursorGroupsApart(t *testing.T) {
 	var r Ring[Tick]
 	prodStart := unsafe.Offsetof(r.prod)
 	prodEnd := prodStart + unsafe.Sizeof(r.prod)
 	consStart := unsafe.Offsetof(r.cons)
 	consEnd := consStart + unsafe.Sizeof(r.cons)
+	headStart := unsafe.Offsetof(r.head)
+	headEnd := headStart + unsafe.Sizeof(r.head)
 	parkStart := unsafe.Offsetof(r.prodPark)
 	roEnd := unsafe.Offsetof(r.closed) + unsafe.Sizeof(r.closed)
 	if unsafe.Offsetof(r.buf) < padBytes {
@@ -77,7 +124,8 @@ func TestCursorGroupsApart(t *testing.T) {
 	}{
 		{"read-mostly/producer", roEnd, prodStart},
 		{"producer/consumer", prodEnd, consStart},
-		{"consumer/parkers", consEnd, parkStart},
+		{"consumer/head", consEnd, headStart},
+		{"head/parkers", headEnd, parkStart},
 	} {
 		if gap.start-gap.end < padBytes {
 			t.Errorf("%s: %d bytes apart, want >= %d", gap.name, gap.start-gap.end, padBytes)
@@ -182,19 +230,18 @@ func TestModel(t *testing.T) {
 				case 2: // Claim/Publish
 					c := r.Claim(k)
 					free := slots - len(model)
-					idx := int(next) % slots
-					if want := min(k, free, slots-idx); len(c) != want {
-						t.Fatalf("step %d: Claim(%d) len %d, want %d", step, k, len(c), want)
+					if want := min(k, free); c.Len() != want {
+						t.Fatalf("step %d: Claim(%d) len %d, want %d", step, k, c.Len(), want)
 					}
 					if k > 0 && free == 0 {
 						stalls++
 					}
 					pub := 0
-					if len(c) > 0 {
-						pub = rng.IntN(len(c) + 1)
+					if c.Len() > 0 {
+						pub = rng.IntN(c.Len() + 1)
 					}
-					for i := range c[:pub] {
-						c[i] = next + uint64(i)
+					for i := range pub {
+						*c.At(i) = next + uint64(i)
 					}
 					r.Publish(pub)
 					for i := 0; i < pub; i++ {
@@ -225,19 +272,17 @@ func TestModel(t *testing.T) {
 					model = model[n:]
 				case 5: // Peek/Release
 					v := r.Peek(k)
-					consumed := int(next) - len(model)
-					idx := consumed % slots
-					if want := min(k, len(model), slots-idx); len(v) != want {
-						t.Fatalf("step %d: Peek(%d) len %d, want %d", step, k, len(v), want)
+					if want := min(k, len(model)); v.Len() != want {
+						t.Fatalf("step %d: Peek(%d) len %d, want %d", step, k, v.Len(), want)
 					}
-					for i := range v {
-						if v[i] != model[i] {
-							t.Fatalf("step %d: Peek[%d] = %d, want %d", step, i, v[i], model[i])
+					for i := range v.Len() {
+						if *v.At(i) != model[i] {
+							t.Fatalf("step %d: Peek[%d] = %d, want %d", step, i, *v.At(i), model[i])
 						}
 					}
 					rel := 0
-					if len(v) > 0 {
-						rel = rng.IntN(len(v) + 1)
+					if v.Len() > 0 {
+						rel = rng.IntN(v.Len() + 1)
 					}
 					r.Release(rel)
 					model = model[rel:]
@@ -288,7 +333,7 @@ func TestModel(t *testing.T) {
 
 func TestBatchEdges(t *testing.T) {
 	r := mustNew[int](t, 8, BusySpin{})
-	if r.Claim(0) != nil || r.Claim(-3) != nil || r.Peek(0) != nil || r.Peek(-1) != nil {
+	if r.Claim(0).Len() != 0 || r.Claim(-3).Len() != 0 || r.Peek(0).Len() != 0 || r.Peek(-1).Len() != 0 {
 		t.Fatal("empty claims or peeks returned slots")
 	}
 	if r.Poll(nil) != 0 || r.TryPushBatch(nil) != 0 {
@@ -305,13 +350,17 @@ func TestBatchEdges(t *testing.T) {
 	if n := r.TryPushBatch(src); n != 8 {
 		t.Fatalf("TryPushBatch(10) into 8 slots = %d", n)
 	}
+	if v := r.Peek(100); v.Len() != 8 || *v.At(7) != 7 {
+		t.Fatalf("Peek(100) on a full ring: len %d", v.Len())
+	}
+	r.Release(0)
 	dst := make([]int, 5)
 	if n := r.Poll(dst); n != 5 || dst[4] != 4 {
 		t.Fatalf("Poll(5) = %d %v", n, dst)
 	}
-	// Tail is at 8 (index 0), head at 5: 5 free, contiguous from index 0.
-	if c := r.Claim(100); len(c) != 5 {
-		t.Fatalf("Claim(100) len %d, want 5", len(c))
+	// Tail is at 8 (index 0), head at 5: 5 free.
+	if c := r.Claim(100); c.Len() != 5 {
+		t.Fatalf("Claim(100) len %d, want 5", c.Len())
 	}
 	r.Publish(0)
 	if r.Len() != 3 {
@@ -325,25 +374,34 @@ func TestBatchEdges(t *testing.T) {
 	if n := r.Poll(big); n != 6 || big[0] != 5 || big[5] != 10 {
 		t.Fatalf("Poll = %d %v", n, big[:n])
 	}
-	// Free run from index 3 wraps at 8: Claim is cut at the wrap.
-	c := r.Claim(8)
-	if len(c) != 5 || cap(c) != 5 {
-		t.Fatalf("Claim across the wrap: len %d cap %d, want 5", len(c), cap(c))
+	// The free run from index 3 wraps at 8: Claim and Peek span the wrap.
+	c := r.Claim(100)
+	if c.Len() != 8 {
+		t.Fatalf("Claim across the wrap: len %d, want 8", c.Len())
 	}
-	for i := range c {
-		c[i] = 100 + i
+	for i := range c.Len() {
+		*c.At(i) = 100 + i
 	}
-	r.Publish(5)
-	if c2 := r.Claim(8); len(c2) != 3 {
-		t.Fatalf("Claim after the wrap: len %d, want 3", len(c2))
+	if &r.buf[3].v != c.At(0) || &r.buf[7].v != c.At(4) || &r.buf[0].v != c.At(5) || &r.buf[2].v != c.At(7) {
+		t.Fatal("Claim's slots are not the ring's, in ring order from the tail")
 	}
-	r.Publish(3) // slots 0..2 still hold 8, 9, 10 from before
-	// Peek is also cut at the wrap; Poll is not.
-	if v := r.Peek(8); len(v) != 5 || v[0] != 100 || v[4] != 104 {
-		t.Fatalf("Peek across the wrap = %v", v)
+	if r.Len() != 0 || r.Peek(1).Len() != 0 {
+		t.Fatal("claimed slots visible before Publish")
 	}
+	r.Release(0)
+	r.Publish(7)
+	if r.Len() != 7 {
+		t.Fatalf("Len %d after publishing 7", r.Len())
+	}
+	v := r.Peek(8)
+	if v.Len() != 7 || *v.At(0) != 100 || *v.At(4) != 104 || *v.At(5) != 105 || *v.At(6) != 106 {
+		t.Fatalf("Peek across the wrap: len %d", v.Len())
+	}
+	mustPanic(t, "At(Len)", func() { v.At(7) })
+	mustPanic(t, "At(-1)", func() { v.At(-1) })
+	mustPanic(t, "zero Batch At(0)", func() { Batch[int]{}.At(0) })
 	r.Release(2)
-	if n := r.Poll(big); n != 6 || big[0] != 102 || big[2] != 104 || big[3] != 8 || big[5] != 10 {
+	if n := r.Poll(big); n != 5 || big[0] != 102 || big[2] != 104 || big[3] != 105 || big[4] != 106 {
 		t.Fatalf("Poll across the wrap = %v", big[:n])
 	}
 }
@@ -363,14 +421,14 @@ func TestClaimReleaseMisuse(t *testing.T) {
 	mustPanic(t, "Publish without Claim", func() { r.Publish(1) })
 	mustPanic(t, "Release without Peek", func() { r.Release(1) })
 	c := r.Claim(2)
-	mustPanic(t, "Publish beyond the claim", func() { r.Publish(len(c) + 1) })
+	mustPanic(t, "Publish beyond the claim", func() { r.Publish(c.Len() + 1) })
 	mustPanic(t, "Publish(-1)", func() { r.Publish(-1) })
 	r.Claim(2)
 	r.Publish(2)
 	mustPanic(t, "second Publish of one claim", func() { r.Publish(1) })
 	v := r.Peek(4)
-	if len(v) != 2 {
-		t.Fatalf("Peek len %d", len(v))
+	if v.Len() != 2 {
+		t.Fatalf("Peek len %d", v.Len())
 	}
 	mustPanic(t, "Release beyond the view", func() { r.Release(3) })
 	r.Peek(4)
@@ -388,7 +446,7 @@ func TestClose(t *testing.T) {
 	if !r.Closed() || !r.Stats().Closed {
 		t.Fatal("Closed() false after Close")
 	}
-	if r.TryPush(4) || r.TryPushBatch([]int{4}) != 0 || r.Claim(1) != nil {
+	if r.TryPush(4) || r.TryPushBatch([]int{4}) != 0 || r.Claim(1).Len() != 0 {
 		t.Fatal("producer operation succeeded after Close")
 	}
 	if err := r.Push(4); !errors.Is(err, ErrClosed) {
@@ -558,12 +616,12 @@ func stress(t *testing.T, wait WaitStrategy, slots int, total uint64) {
 				seq += n
 			case 2:
 				c := r.Claim(int(min(64, total-seq)))
-				for i := range c {
-					c[i] = tick(seq + uint64(i))
-					want.add(c[i])
+				for i := range c.Len() {
+					*c.At(i) = tick(seq + uint64(i))
+					want.add(*c.At(i))
 				}
-				r.Publish(len(c))
-				seq += uint64(len(c))
+				r.Publish(c.Len())
+				seq += uint64(c.Len())
 			case 3:
 				if r.TryPush(tick(seq)) {
 					want.add(tick(seq))
@@ -601,10 +659,10 @@ loop:
 			}
 		case 2:
 			v := r.Peek(48)
-			for _, x := range v {
-				expect(x)
+			for i := range v.Len() {
+				expect(*v.At(i))
 			}
-			r.Release(len(v))
+			r.Release(v.Len())
 		case 3:
 			if v, ok := r.TryPop(); ok {
 				expect(v)
@@ -682,9 +740,15 @@ func TestZeroAllocs(t *testing.T) {
 		}},
 		{"Claim/Peek", func() {
 			c := r.Claim(16)
-			r.Publish(len(c))
+			for i := range c.Len() {
+				c.At(i).Bid = int64(i)
+			}
+			r.Publish(c.Len())
 			p := r.Peek(16)
-			r.Release(len(p))
+			for i := range p.Len() {
+				v.Ask += p.At(i).Bid
+			}
+			r.Release(p.Len())
 		}},
 		{"Stats/Len", func() {
 			_ = r.Stats()

@@ -20,10 +20,23 @@ type WaitStrategy interface {
 
 // BusySpin re-checks the ring immediately: lowest hand-off latency, one core
 // burnt at 100% while waiting. Use it only with a core to spare per side.
+//
+// Every busySpinYieldEvery attempts it yields the processor once, so that
+// on an oversubscribed process (fewer Ps than spinning goroutines, e.g.
+// GOMAXPROCS=1) the other side still runs instead of waiting for the
+// scheduler's 10 ms preemption on every hand-off.
 type BusySpin struct{}
 
-// Wait returns at once.
-func (BusySpin) Wait(int, *Parker) {}
+// busySpinYieldEvery is the number of spins between yields (a power of two).
+const busySpinYieldEvery = 1 << 10
+
+// Wait returns at once, yielding the processor every busySpinYieldEvery
+// attempts.
+func (BusySpin) Wait(attempt int, _ *Parker) {
+	if attempt&(busySpinYieldEvery-1) == busySpinYieldEvery-1 {
+		runtime.Gosched()
+	}
+}
 
 // Yield calls runtime.Gosched between checks: low latency, and other
 // goroutines on the same P still run while the ring is idle.

@@ -190,7 +190,7 @@ func (p *Pipeline) afterBatch(*feedhandler.Handler) {
 func (p *Pipeline) check(t *ring.Tick) {
 	ok := t.Instrument == uint32(Locate) && t.Ask == 0 && t.AskSize == 0 && t.ExchangeNs >= p.lastExchNs
 	if p.wantAdd {
-		ok = ok && t.Bid == int64(Price) && t.BidSize == int64(Shares)
+		ok = ok && t.Bid == int64(Price) && t.BidSize == Shares
 	} else {
 		ok = ok && t.Bid == 0 && t.BidSize == 0
 	}
