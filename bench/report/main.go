@@ -34,7 +34,7 @@ type figure struct {
 }
 
 var figures = []figure{
-	{"ITCH 5.0 decode from memory, uniform random type mix (per core)", `^BenchmarkDecode$`, "msgs/s", 100e6, false},
+	{"ITCH 5.0 decode from memory, per core (types drawn at random in TotalView-like proportions)", `^BenchmarkDecode$`, "msgs/s", 100e6, false},
 	{"ITCH decode + book update, realistic flow, 4M-order index (per core)", `^BenchmarkApply$`, "msgs/s", 20e6, false},
 	{"ITCH decode + book update, same, thread CPU time only", `^BenchmarkApply$`, "cpu-msgs/s", 20e6, false},
 	{"Ring, two cores, batched copy of 64", `^BenchmarkSPSC/copy/64$`, "ticks/s", 100e6, false},
