@@ -199,43 +199,7 @@ func clockCost(base time.Time) float64 {
 // subtracts it from the clock right after the pop. The producer sends only
 // into an empty ring, so no tick queues behind another. The reported
 // percentiles include one clock read (clock-ns).
-func BenchmarkHandoffLatency(b *testing.B) {
-	r := mustNew[Tick](b, 1024, BusySpin{})
-	base := time.Now()
-	samples := make([]int64, latencySamplesMax)
-	total := b.N
-	done := make(chan struct{})
-	ready := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		defer close(done)
-		<-ready
-		for i := 0; i < total; i++ {
-			for r.Len() != 0 {
-			}
-			v := Tick{ExchangeNs: uint64(i), RecvNs: int64(time.Since(base))}
-			for !r.TryPush(v) {
-			}
-		}
-	}()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	b.ResetTimer()
-	close(ready)
-	for i := 0; i < total; {
-		v, ok := r.TryPop()
-		if !ok {
-			continue
-		}
-		samples[i%len(samples)] = int64(time.Since(base)) - v.RecvNs
-		i++
-	}
-	b.StopTimer()
-	<-done
-	reportPercentiles(b, "", samples, total)
-	b.ReportMetric(clockCost(base), "clock-ns")
-}
+func BenchmarkHandoffLatency(b *testing.B) { handoff(b, false) }
 
 // BenchmarkHandoffLatencyPaced is BenchmarkHandoffLatency with the
 // producer paced by a flag the consumer raises after taking its sample,
@@ -243,14 +207,19 @@ func BenchmarkHandoffLatency(b *testing.B) {
 // head line, as in production, where it reads it only when the ring looks
 // full. The percentiles still include the consumer's release and one clock
 // read (clock-ns).
-func BenchmarkHandoffLatencyPaced(b *testing.B) {
+func BenchmarkHandoffLatencyPaced(b *testing.B) { handoff(b, true) }
+
+// handoff runs the hand-off latency benchmarks: the producer waits for the
+// previous tick to be taken — by polling Len, or (paced) a flag the consumer
+// raises after its sample — then stamps and pushes the next.
+func handoff(b *testing.B, paced bool) {
 	r := mustNew[Tick](b, 1024, BusySpin{})
 	base := time.Now()
 	samples := make([]int64, latencySamplesMax)
 	total := b.N
 	var taken struct {
 		_ [padBytes]byte
-		n atomic.Int64 // samples taken by the consumer
+		n atomic.Int64 // samples taken by the consumer (paced only)
 		_ [padBytes]byte
 	}
 	done := make(chan struct{})
@@ -261,7 +230,12 @@ func BenchmarkHandoffLatencyPaced(b *testing.B) {
 		defer close(done)
 		<-ready
 		for i := 0; i < total; i++ {
-			for taken.n.Load() != int64(i) {
+			if paced {
+				for taken.n.Load() != int64(i) {
+				}
+			} else {
+				for r.Len() != 0 {
+				}
 			}
 			v := Tick{ExchangeNs: uint64(i), RecvNs: int64(time.Since(base))}
 			for !r.TryPush(v) {
@@ -279,7 +253,9 @@ func BenchmarkHandoffLatencyPaced(b *testing.B) {
 		}
 		samples[i%len(samples)] = int64(time.Since(base)) - v.RecvNs
 		i++
-		taken.n.Store(int64(i))
+		if paced {
+			taken.n.Store(int64(i))
+		}
 	}
 	b.StopTimer()
 	<-done
