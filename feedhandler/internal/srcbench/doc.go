@@ -13,8 +13,8 @@
 //     source and consumes the tick ring on the same goroutine after each
 //     batch, recording packet-to-ring latency (source.Now at ring pop minus
 //     ExchangeNs) and checking every tick against the feed.
-//   - Recorder is the latency histogram (HdrHistogram, 1 ns to 10 s, 3
-//     significant digits).
+//   - The latency histogram is feedhandler/latency's Recorder (HdrHistogram,
+//     1 ns to 10 s, 3 significant digits).
 //   - Open opens a source of a given Kind with the low-latency settings the
 //     comparison uses.
 //

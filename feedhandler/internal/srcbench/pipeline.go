@@ -10,6 +10,7 @@ import (
 
 	"github.com/ballast-risk/ballast/feedhandler"
 	"github.com/ballast-risk/ballast/feedhandler/book"
+	"github.com/ballast-risk/ballast/feedhandler/latency"
 	"github.com/ballast-risk/ballast/feedhandler/moldudp64"
 	"github.com/ballast-risk/ballast/feedhandler/ring"
 	"github.com/ballast-risk/ballast/feedhandler/source"
@@ -70,14 +71,14 @@ type PipelineConfig struct {
 // a consumer spinning on a core of its own would add the ring's cross-core
 // hand-off, the same for every source.
 //
-// Counters and the Recorder may be read once Run has returned; Consumed at
+// Counters and the latency Recorder may be read once Run has returned; Consumed at
 // any time, from any goroutine.
 type Pipeline struct {
 	cfg      PipelineConfig
 	h        *feedhandler.Handler
 	ring     *ring.Ring[ring.Tick]
 	ticks    []ring.Tick
-	lat      *Recorder
+	lat      *latency.Recorder
 	consumed atomic.Uint64
 	ran      bool
 
@@ -125,7 +126,7 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 		h:       h,
 		ring:    r,
 		ticks:   make([]ring.Tick, cfg.RingSlots),
-		lat:     NewRecorder(),
+		lat:     latency.NewRecorder(),
 		wantAdd: true,
 	}, nil
 }
@@ -206,7 +207,7 @@ func (p *Pipeline) check(t *ring.Tick) {
 func (p *Pipeline) Consumed() uint64 { return p.consumed.Load() }
 
 // Latency returns the packet-to-ring latency histogram. Read it after Run.
-func (p *Pipeline) Latency() *Recorder { return p.lat }
+func (p *Pipeline) Latency() *latency.Recorder { return p.lat }
 
 // Result summarises a finished run.
 type Result struct {

@@ -1,4 +1,4 @@
-package srcbench
+package latency
 
 import "testing"
 
@@ -31,12 +31,12 @@ func TestRecorderPercentiles(t *testing.T) {
 func TestRecorderOutOfRange(t *testing.T) {
 	r := NewRecorder()
 	r.Record(-5)
-	r.Record(LatencyNsMax + 1)
+	r.Record(NsMax + 1)
 	r.Record(0)
 	if r.Under() != 1 || r.Over() != 1 || r.Count() != 2 {
 		t.Fatalf("Under %d Over %d Count %d", r.Under(), r.Over(), r.Count())
 	}
-	if m := r.Max(); m < LatencyNsMax-LatencyNsMax/500 {
+	if m := r.Max(); m < NsMax-NsMax/500 {
 		t.Fatalf("an over-range sample is not recorded at the top: Max %d", m)
 	}
 	r.Reset()
@@ -52,7 +52,7 @@ func TestRecorderRecordAllocs(t *testing.T) {
 		v += 7919
 		r.Record(v)
 		r.Record(-1)
-		r.Record(LatencyNsMax * 2)
+		r.Record(NsMax * 2)
 	}); a != 0 {
 		t.Fatalf("Record: %v allocs", a)
 	}
@@ -67,4 +67,21 @@ func BenchmarkRecorderRecord(b *testing.B) {
 		r.Record(v)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+func TestRecorderZeroValueAndMerge(t *testing.T) {
+	var a, b Recorder
+	if a.Count() != 0 || a.Percentile(99) != 0 || a.Max() != 0 {
+		t.Fatal("zero Recorder not empty")
+	}
+	a.Record(1000)
+	b.Record(3000)
+	b.Record(-1)
+	a.Merge(&b)
+	if a.Count() != 2 || a.Max() != 3000 || a.Under() != 1 {
+		t.Fatalf("merged: Count %d Max %d Under %d", a.Count(), a.Max(), a.Under())
+	}
+	if p := a.Percentile(75); p < 3000 || p > 3003 {
+		t.Fatalf("merged p75 = %d, want about 3000", p)
+	}
 }
