@@ -55,13 +55,12 @@ type BookSummary struct {
 	Orders  uint64  `json:"orders"`
 }
 
-// MarshalJSON writes by_type with its keys in a stable order (encoding/json
-// sorts map keys already; Gaps is never null).
+// MarshalJSON writes the gaps in (session, first) order and never null
+// (encoding/json already sorts map keys).
 func (s Summary) MarshalJSON() ([]byte, error) {
 	type plain Summary
-	if s.Gaps == nil {
-		s.Gaps = []Gap{}
-	}
+	// Sort a copy: s shares Gaps' backing array with the caller.
+	s.Gaps = append([]Gap{}, s.Gaps...)
 	if s.ByType == nil {
 		s.ByType = map[string]uint64{}
 	}
