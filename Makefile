@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 FUZZTIME ?= 5s
 # Packages with goroutines sharing memory: always tested under the race detector.
-RACE_PKGS := ./feedhandler/... ./sim/... ./cmd/...
+RACE_PKGS := ./feedhandler/... ./sim/... ./cmd/... ./engine/... ./accel/...
 
 .PHONY: all build run test test-unit test-race fuzz bench-smoke bench lint fmt vet deps nocgo clean
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make bench: runs the feed handler's headline benchmarks COUNT times (default
-# 3) and records the raw output and a summary table of the figures against
+# make bench: runs the feed handler's and the risk engine's headline
+# benchmarks COUNT times (default 3) and records the raw output and a summary table of the figures against
 # their targets under bench/results/STAMP/, with the exact commands, commit
 # and machine. BENCHTIME (default 1s) sets the time per benchmark run.
 # BENCH_ALL=1 also runs every other benchmark in the module once.
@@ -22,6 +22,11 @@ runs=(
 	"./feedhandler/source:^(BenchmarkUDPReceiveQueued|BenchmarkUDPLoopback|BenchmarkPcapReplay)\$:$benchtime"
 	"./feedhandler:^BenchmarkReplay\$:$benchtime"
 	"./feedhandler/internal/srcbench:^BenchmarkSourceCompare\$:20000x"
+	"./engine/pricing:^(BenchmarkCompute|BenchmarkValueAfterShock|BenchmarkImpliedVol)\$:$benchtime"
+	"./engine/tail:^(BenchmarkCompute|BenchmarkPostTrade)\$:$benchtime"
+	"./engine/kernel:^(BenchmarkRevalue|BenchmarkAggregate)\$:$benchtime"
+	"./engine:^BenchmarkReferenceEpoch\$:3x"
+	"./engine:^BenchmarkCheck\$:50000x"
 )
 {
 	echo "# commit: $commit"

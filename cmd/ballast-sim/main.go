@@ -33,7 +33,9 @@ Usage:
         write a synthetic session to a capture file and print a JSON summary
   ballast-sim send --to ADDR [--rate PPS | --msg-rate MPS] [flags]
         send a synthetic session live over UDP (unicast or multicast)
-  ballast-sim help [pcap|send]
+  ballast-sim portfolio --preset reference|demo [--seed N] [--out DIR]
+        write an instrument master and accounts (the engine's input files)
+  ballast-sim help [pcap|send|portfolio]
         show a subcommand's flags
 
 Sessions are deterministic: the same flags and --seed give the same messages.
@@ -60,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runPcap(args[1:], stdout, stderr)
 	case "send":
 		err = runSend(args[1:], stdout, stderr)
+	case "portfolio":
+		err = runPortfolio(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		return runHelp(args[1:], stdout, stderr)
 	default:
@@ -93,6 +97,10 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 	case "send":
 		fs, _ := sendFlags()
+		fs.SetOutput(stdout)
+		fs.Usage()
+	case "portfolio":
+		fs, _ := portfolioFlags()
 		fs.SetOutput(stdout)
 		fs.Usage()
 	default:

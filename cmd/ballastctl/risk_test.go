@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const riskFixture = "../../engine/riskfile/testdata/portfolio.json"
+
+func runRiskCmd(t *testing.T, args ...string) (riskOutput, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(append([]string{"risk"}, args...), &out, &errb)
+	var r riskOutput
+	if code == exitOK {
+		dec := json.NewDecoder(&out)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("output %q: %v", out.String(), err)
+		}
+	}
+	return r, errb.String(), code
+}
+
+func TestRiskCommand(t *testing.T) {
+	a, _, code := runRiskCmd(t, "--file", riskFixture, "--scenarios", "5000", "--seed", "3", "--alpha", "0.975")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if a.Scenarios != 5000 || a.Seed != 3 || a.Alpha != 0.975 || a.Backend != "reference" || len(a.EpochHash) != 64 {
+		t.Fatalf("output %+v", a)
+	}
+	if !(a.ES >= a.VaR && a.VaR > 0) {
+		t.Fatalf("VaR %v ES %v", a.VaR, a.ES)
+	}
+	// Same inputs and seed: identical output, hash included.
+	b, _, _ := runRiskCmd(t, "--file", riskFixture, "--scenarios", "5000", "--seed", "3", "--alpha", "0.975")
+	if a != b {
+		t.Fatalf("not reproducible: %+v vs %+v", a, b)
+	}
+	c, _, _ := runRiskCmd(t, "--file", riskFixture, "--scenarios", "5000", "--seed", "4", "--alpha", "0.975")
+	if c.EpochHash == a.EpochHash || c.ES == a.ES {
+		t.Fatal("a different seed gave the same result")
+	}
+	// The cpu backend falls back to the reference kernel and says so.
+	d, stderr, code := runRiskCmd(t, "--file", riskFixture, "--scenarios", "5000", "--seed", "3", "--alpha", "0.975", "--accel", "cpu")
+	if code != exitOK || d.Backend != "reference" || d.ES != a.ES || !strings.Contains(stderr, "reference") {
+		t.Fatalf("cpu fallback: %+v %q", d, stderr)
+	}
+}
+
+func TestRiskCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"rate": 0.01, "horizon_days": 1, "underlyings": [], "positions": []}`), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{}, exitUsage, ""},
+		{[]string{"--file", riskFixture, "--alpha", "1"}, exitUsage, ""},
+		{[]string{"--file", riskFixture, "--scenarios", "0"}, exitUsage, ""},
+		{[]string{"--file", filepath.Join(dir, "missing.json")}, exitFail, "missing.json"},
+		{[]string{"--file", bad}, exitFail, "underlyings"},
+		{[]string{"--file", riskFixture, "--accel", "vsim"}, exitFail, "unavailable"},
+		{[]string{"--file", riskFixture, "--accel", "gpu"}, exitFail, "unknown backend"},
+	} {
+		_, stderr, code := runRiskCmd(t, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%v: exit %d %q", tc.args, code, stderr)
+		}
+	}
+}
