@@ -37,6 +37,9 @@ type Order struct {
 	Qty int64
 	// Price is the limit price in currency units (0: at the mark).
 	Price float64
+	// Firm, when set, is the firm asking (a trading firm's what-if): an
+	// account of another firm is refused with ReasonNotAuthorised.
+	Firm string
 }
 
 // Verdict is the answer to a pre-trade check.
@@ -55,9 +58,14 @@ type Verdict struct {
 	PostEquity, PostIM float64
 }
 
-// acctState is one account and its live risk, guarded by mu.
+// firm returns the account's owner (immutable after creation).
+func (st *acctState) firm() string { return st.firmID }
+
+// acctState is one account and its live risk, guarded by mu (firmID is
+// immutable and read without it).
 type acctState struct {
 	mu     sync.Mutex
+	firmID string
 	acct   *account.Account
 	attest map[string]attest.Statement // latest accepted statement per attestor
 	live   liveRisk
@@ -342,6 +350,9 @@ func (e *Engine) Check(o Order) Verdict {
 	st := e.state(o.Account)
 	if st == nil {
 		return Verdict{Reason: margin.ReasonUnknownAccount}
+	}
+	if o.Firm != "" && o.Firm != st.firm() {
+		return Verdict{Reason: margin.ReasonNotAuthorised}
 	}
 	idx, ok := e.master.Index(o.Instrument)
 	if !ok {

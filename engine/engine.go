@@ -111,6 +111,8 @@ type Engine struct {
 	accounts map[uint64]*acctState
 	order    []*acctState // in id order, for snapshots
 
+	ticks tickCounters
+
 	epochs epoch.Publisher
 	runner epoch.Runner
 	runMu  sync.Mutex
@@ -123,6 +125,7 @@ type mark struct {
 	bits    atomic.Uint64 // float64 price
 	updated atomic.Int64  // wall-clock ns of the update, 0: never
 	stale   atomic.Bool   // the feed says stale (gap)
+	recvNs  atomic.Int64  // receive time of the tick behind the mark
 }
 
 // New builds an engine over master m and accounts set.
@@ -176,7 +179,7 @@ func New(cfg Config, m *instrument.Master, set *account.Set) (*Engine, error) {
 		if err := e.checkPositions(a); err != nil {
 			return nil, err
 		}
-		st := &acctState{acct: a.Clone(), attest: map[string]attest.Statement{}}
+		st := &acctState{firmID: a.Firm, acct: a.Clone(), attest: map[string]attest.Statement{}}
 		e.accounts[a.ID] = st
 		e.order = append(e.order, st)
 	}

@@ -107,6 +107,7 @@ func TestRequestValidation(t *testing.T) {
 		{Order{Account: 1001, Instrument: 1, Side: Buy, Qty: -5}, margin.ReasonInvalidOrder},
 		{Order{Account: 1001, Instrument: 1, Side: Buy, Qty: 1, Price: math.NaN()}, margin.ReasonInvalidOrder},
 		{Order{Account: 1001, Instrument: 1, Side: Buy, Qty: 1, Price: -1}, margin.ReasonInvalidOrder},
+		{Order{Account: 1001, Instrument: 1, Side: Buy, Qty: 1, Firm: "beta"}, margin.ReasonNotAuthorised},
 	} {
 		if v := f.e.Check(tc.o); v.Accept || v.Reason != tc.want {
 			t.Errorf("%+v: %+v, want reason %v", tc.o, v, tc.want)
@@ -146,8 +147,8 @@ func TestStatusFromEpoch(t *testing.T) {
 func TestVerdicts(t *testing.T) {
 	f := newFixture(t, nil)
 	f.epoch(t)
-	// Well funded: a small buy is accepted.
-	v := f.e.Check(Order{Account: 1001, Instrument: 1, Side: Buy, Qty: 10})
+	// Well funded: a small buy is accepted (asked by the owner too).
+	v := f.e.Check(Order{Account: 1001, Instrument: 1, Side: Buy, Qty: 10, Firm: "acme"})
 	if !v.Accept || v.Reason != margin.ReasonNone || v.Epoch != 1 || v.PostIM <= v.IM {
 		t.Fatalf("small buy: %+v", v)
 	}

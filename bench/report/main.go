@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"regexp"
 	"runtime"
 	"sort"
@@ -57,6 +58,18 @@ var figures = []figure{
 	{"Sources on veth, reader cost per packet (drain): UDP", `^BenchmarkSourceCompare/udp/drain$`, "rx-ns/pkt", 0, true},
 	{"Sources on veth, reader cost per packet (drain): AF_PACKET", `^BenchmarkSourceCompare/afpacket/drain$`, "rx-ns/pkt", 0, true},
 	{"Sources on veth, reader cost per packet (drain): AF_XDP generic", `^BenchmarkSourceCompare/afxdp-generic/drain$`, "rx-ns/pkt", 0, true},
+	{"Option price + all Greeks, one at a time (pricing.Compute), one core", `^pricing\.BenchmarkCompute$`, "ns/option", 0, true},
+	{"Option price + all Greeks, batched (pricing.ComputeBatch), one core", `^pricing\.BenchmarkComputeBatch$`, "ns/option", 40, true},
+	{"Monte Carlo revaluation of one option (Prepared.ValueAfterShock)", `^pricing\.BenchmarkValueAfterShock$`, "ns/op", 0, true},
+	{"Implied vol solve", `^pricing\.BenchmarkImpliedVol$`, "ns/op", 0, true},
+	{"VaR + ES of 10,000 losses (tail.Compute)", `^tail\.BenchmarkCompute$`, "ns/op", 0, true},
+	{"Reference epoch, 2 cores: snapshot + batch + check index (20 underlyings, 2,000 instruments, 10,000 accounts × 20 positions, 10,000 scenarios)", `^engine\.BenchmarkReferenceEpoch$`, "s/epoch", 1, true},
+	{"Reference epoch, 2 cores: batch and index only", `^engine\.BenchmarkReferenceEpoch$`, "batch-s/epoch", 0, true},
+	{"Pre-trade check, reference workload, typical order, p50", `^engine\.BenchmarkCheck/typical$`, "p50-ns", 0, true},
+	{"Pre-trade check, reference workload, typical order, p99", `^engine\.BenchmarkCheck/typical$`, "p99-ns", 5000, true},
+	{"Pre-trade check, reference workload, typical order, p99.9", `^engine\.BenchmarkCheck/typical$`, "p99.9-ns", 0, true},
+	{"Pre-trade check, new instrument on a held underlying, p99", `^engine\.BenchmarkCheck/new-instrument$`, "p99-ns", 0, true},
+	{"Pre-trade check, random instrument and size, p99", `^engine\.BenchmarkCheck/random$`, "p99-ns", 0, true},
 }
 
 func main() {
@@ -92,17 +105,26 @@ func collect(r io.Reader) (map[string]map[string][]float64, error) {
 		}
 		name := "Benchmark" + string(res.Name.Full())
 		name = regexp.MustCompile(`-\d+$`).ReplaceAllString(name, "")
-		if out[name] == nil {
-			out[name] = map[string][]float64{}
+		// Each result is filed under its bare name and under
+		// "pkg.Name" (pkg the import path's last element), so a figure can
+		// tell apart equally named benchmarks of different packages.
+		keys := []string{name}
+		if pkg := res.GetConfig("pkg"); pkg != "" {
+			keys = append(keys, path.Base(pkg)+"."+name)
 		}
-		for _, v := range res.Values {
-			// benchfmt normalizes some units (ns/op → sec/op) and then keeps
-			// the original in Orig*; others are only in Unit/Value.
-			unit, val := v.OrigUnit, v.OrigValue
-			if unit == "" {
-				unit, val = v.Unit, v.Value
+		for _, key := range keys {
+			if out[key] == nil {
+				out[key] = map[string][]float64{}
 			}
-			out[name][unit] = append(out[name][unit], val)
+			for _, v := range res.Values {
+				// benchfmt normalizes some units (ns/op → sec/op) and then
+				// keeps the original in Orig*; others are only in Unit/Value.
+				unit, val := v.OrigUnit, v.OrigValue
+				if unit == "" {
+					unit, val = v.Unit, v.Value
+				}
+				out[key][unit] = append(out[key][unit], val)
+			}
 		}
 	}
 	return out, br.Err()
@@ -134,7 +156,7 @@ func human(v float64, unit string) string {
 }
 
 func write(w io.Writer, cmd string, samples map[string]map[string][]float64) {
-	fmt.Fprintf(w, "# Feed handler figures\n\n")
+	fmt.Fprintf(w, "# Ballast benchmark figures\n\n")
 	fmt.Fprintf(w, "- date: %s\n", time.Now().UTC().Format(time.RFC3339))
 	if cmd != "" {
 		fmt.Fprintf(w, "- command: `%s`\n", cmd)

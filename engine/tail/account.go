@@ -431,6 +431,7 @@ func PostTradeMulti(a *Account, legs []Leg, sc *Scratch) Result {
 	if len(legs) == 0 {
 		return a.pre
 	}
+	dumpCall(a, legs)
 	sc.grow(n)
 	if cap(sc.legs) < LegsMax {
 		sc.legs = make([]leg, 0, LegsMax)
