@@ -80,7 +80,7 @@ type liveRisk struct {
 	ep       *epoch.Epoch // the epoch it was built on (nil: none)
 	tail     *tail.Account
 	legs     []tail.Leg
-	overflow bool // more than LegsMax legs: risk unknown until next epoch
+	overflow bool // more than LegsMax legs, or no summary: risk unknown until next epoch
 	res      tail.Result
 	under    []int     // underlyings held, sorted
 	delta    []float64 // Σ qty·delta per contract, per held underlying
@@ -129,8 +129,16 @@ func (e *Engine) rebase(st *acctState, ep *epoch.Epoch, sc *tail.Scratch) {
 	var snapI []uint32
 	var snapQ []float64
 	if row >= 0 {
-		lv.tail = &ep.Accounts[row]
 		snapI, snapQ = meta.positionsOf(row)
+		a, err := ep.Account(row, sc)
+		if err != nil {
+			// Fail closed: no risk figures for this account in this epoch.
+			lv.tail = nil
+			lv.overflow = true
+			lv.res = tail.Result{VaR: math.NaN(), ES: math.NaN()}
+			return
+		}
+		lv.tail = a
 	}
 	// Positions are sorted by instrument id and the snapshot lists them in
 	// the same order: walk both as a merge on the id.

@@ -500,7 +500,11 @@ func TestIncrementalAgainstMaterialised(t *testing.T) {
 	l := append([]float64(nil), ep.AccountLoss(row)...)
 	kernel.AddScaled(l, -7, ep.InstrumentLoss(idx))
 	want := tail.Compute(l, ep.Spec, tail.NewScratch(len(l)))
-	got := tail.PostTrade(&ep.Accounts[row], &ep.Instruments[idx], -7, tail.NewScratch(len(l)))
+	acct, err := ep.Account(row, tail.NewScratch(len(l)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tail.PostTrade(acct, &ep.Instruments[idx], -7, tail.NewScratch(len(l)))
 	if got != want {
 		t.Fatalf("incremental %+v, materialised %+v", got, want)
 	}

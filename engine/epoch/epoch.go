@@ -10,6 +10,14 @@
 // of epoch N−1 are reused for N+1 once every reader has released N−1, so
 // verdicts are served from N while N+1 computes and memory stays bounded at
 // two epochs.
+//
+// An epoch is published as soon as the batch is done and its instrument
+// summaries are built. The account summaries (about 20 µs each: 0.2 s of
+// CPU for 10,000 accounts) are built in the background right after
+// publication, and on demand by the first check that needs one before the
+// background pass reaches it (Epoch.Account); Epoch.Indexed says when all are
+// ready. A backend result with a non-finite loss is refused before
+// publication: its mean loss is then not finite.
 package epoch
 
 import (
@@ -49,13 +57,63 @@ type Epoch struct {
 	Result *accel.RiskResult
 	// Instruments are the per-unit loss summaries, one per job instrument.
 	Instruments []tail.Instrument
-	// Accounts are the loss summaries, one per job account.
-	Accounts []tail.Account
 	// Meta is the engine's own per-epoch data (snapshot positions, marks).
 	Meta any
 
-	refs atomic.Int64
-	buf  *buffers
+	accounts []tail.Account // built lazily: use Account
+	state    []atomic.Uint32
+	indexed  atomic.Int64 // wall-clock ns when every account summary was built
+	refs     atomic.Int64
+	buf      *buffers
+}
+
+// Account summary states.
+const (
+	summaryCold uint32 = iota
+	summaryBuilding
+	summaryReady
+	summaryFailed
+)
+
+// ErrIndex reports an account loss vector that could not be summarised.
+var ErrIndex = errors.New("epoch: account loss vector cannot be indexed")
+
+// Account returns account a's loss summary for incremental checks, building
+// it now (with scratch sc) if the background pass has not yet. Safe for
+// concurrent use.
+func (e *Epoch) Account(a int, sc *tail.Scratch) (*tail.Account, error) {
+	st := &e.state[a]
+	for {
+		switch st.Load() {
+		case summaryReady:
+			return &e.accounts[a], nil
+		case summaryFailed:
+			return nil, fmt.Errorf("%w: account row %d", ErrIndex, a)
+		case summaryCold:
+			if !st.CompareAndSwap(summaryCold, summaryBuilding) {
+				continue
+			}
+			if _, err := e.accounts[a].ResetWith(e.AccountLoss(a), e.Spec, sc); err != nil {
+				st.Store(summaryFailed)
+				return nil, fmt.Errorf("%w: account row %d: %v", ErrIndex, a, err)
+			}
+			st.Store(summaryReady)
+			return &e.accounts[a], nil
+		default:
+			runtime.Gosched() // another goroutine is building it
+		}
+	}
+}
+
+// Accounts is the number of account rows.
+func (e *Epoch) Accounts() int { return len(e.accounts) }
+
+// Indexed returns when every account summary was built (zero: not yet).
+func (e *Epoch) Indexed() time.Time {
+	if ns := e.indexed.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // InstrumentLoss returns instrument i's per-contract loss vector.
@@ -82,6 +140,7 @@ type buffers struct {
 	result      accel.RiskResult
 	instruments []tail.Instrument
 	accounts    []tail.Account
+	state       []atomic.Uint32
 }
 
 // Publisher holds the current epoch.
@@ -154,19 +213,78 @@ func (r *Runner) Run(ctx context.Context, job *accel.RiskJob, meta any) (*Epoch,
 		Result: &buf.result, Meta: meta, buf: buf,
 	}
 	nI, nA := len(job.Instruments), job.Positions.Accounts()
+	for a := 0; a < nA; a++ {
+		if m := buf.result.MeanLoss[a]; m-m != 0 {
+			return nil, fmt.Errorf("%w: account row %d has a non-finite loss (mean %v)", ErrBackend, a, m)
+		}
+	}
 	buf.instruments = resize(buf.instruments, nI)
 	buf.accounts = resize(buf.accounts, nA)
-	e.Instruments, e.Accounts = buf.instruments, buf.accounts
-	if err := r.index(ctx, e, nI, nA); err != nil {
+	if cap(buf.state) < nA {
+		buf.state = make([]atomic.Uint32, nA)
+	}
+	buf.state = buf.state[:nA]
+	for a := range buf.state {
+		buf.state[a].Store(summaryCold)
+	}
+	e.Instruments, e.accounts, e.state = buf.instruments, buf.accounts, buf.state
+	if err := r.index(ctx, e, nI); err != nil {
 		return nil, err
 	}
 	e.Duration = time.Since(t0)
 	e.Finished = now()
 	r.nextID++
 	e.ID = r.nextID
+	e.refs.Add(1) // the background indexer's hold
 	old := r.Publisher.cur.Swap(e)
 	r.retired = old
+	go r.warm(e)
 	return e, nil
+}
+
+// warm builds every account summary of e not yet built, then releases the
+// hold Run took for it.
+func (r *Runner) warm(e *Epoch) {
+	defer e.Release()
+	w := r.Workers
+	if w <= 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	const chunk = 64
+	n := len(e.accounts)
+	for range min(w, max(1, (n+chunk-1)/chunk)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var sc tail.Scratch
+			for {
+				a0 := int(next.Add(chunk) - chunk)
+				if a0 >= n {
+					return
+				}
+				for a := a0; a < min(a0+chunk, n); a++ {
+					if e.state[a].Load() == summaryCold {
+						_, _ = e.Account(a, &sc) // a failure is recorded in the state
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	e.indexed.Store(time.Now().UnixNano())
+}
+
+// WaitIndexed waits until every account summary of e is built or ctx ends.
+func (e *Epoch) WaitIndexed(ctx context.Context) error {
+	for e.indexed.Load() == 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
 }
 
 // reuse returns the buffers of the epoch before the current one once no
@@ -193,8 +311,8 @@ func (r *Runner) reuse() *buffers {
 	return old.buf
 }
 
-// index builds the tail summaries of every instrument and account.
-func (r *Runner) index(ctx context.Context, e *Epoch, nI, nA int) error {
+// index builds the tail summaries of every instrument.
+func (r *Runner) index(ctx context.Context, e *Epoch, nI int) error {
 	w := r.Workers
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
@@ -203,32 +321,18 @@ func (r *Runner) index(ctx context.Context, e *Epoch, nI, nA int) error {
 	var wg sync.WaitGroup
 	var firstErr atomic.Pointer[error]
 	const chunk = 32
-	total := nI + nA
-	for range min(w, max(1, (total+chunk-1)/chunk)) {
+	for range min(w, max(1, (nI+chunk-1)/chunk)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var sc tail.Scratch
 			for {
 				j0 := int(next.Add(chunk) - chunk)
-				if j0 >= total || ctx.Err() != nil || firstErr.Load() != nil {
+				if j0 >= nI || ctx.Err() != nil || firstErr.Load() != nil {
 					return
 				}
-				for j := j0; j < min(j0+chunk, total); j++ {
-					var err error
-					if j < nI {
-						err = e.Instruments[j].Reset(e.InstrumentLoss(j))
-						if err != nil {
-							err = fmt.Errorf("%w: instrument %d loss vector: %v", ErrBackend, j, err)
-						}
-					} else {
-						a := j - nI
-						_, err = e.Accounts[a].ResetWith(e.AccountLoss(a), e.Spec, &sc)
-						if err != nil {
-							err = fmt.Errorf("%w: account %d loss vector: %v", ErrBackend, a, err)
-						}
-					}
-					if err != nil {
+				for j := j0; j < min(j0+chunk, nI); j++ {
+					if err := e.Instruments[j].Reset(e.InstrumentLoss(j)); err != nil {
+						err = fmt.Errorf("%w: instrument %d loss vector: %v", ErrBackend, j, err)
 						firstErr.CompareAndSwap(nil, &err)
 						return
 					}

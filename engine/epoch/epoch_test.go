@@ -94,8 +94,12 @@ func TestRunPublishes(t *testing.T) {
 	// The indexes agree with the vectors: PostTrade with q = 0 is the
 	// pre-trade result, equal to the backend's.
 	var sc tail.Scratch
-	for a := range e.Accounts {
-		pre := tail.PostTrade(&e.Accounts[a], &e.Instruments[0], 0, &sc)
+	for a := 0; a < e.Accounts(); a++ {
+		acct, err := e.Account(a, &sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pre := tail.PostTrade(acct, &e.Instruments[0], 0, &sc)
 		if pre.VaR != e.Result.VaR[a] || pre.ES != e.Result.ES[a] {
 			t.Fatalf("account %d: indexed %+v, backend %v/%v", a, pre, e.Result.VaR[a], e.Result.ES[a])
 		}
@@ -139,6 +143,45 @@ func TestBuffersReusedOnlyWhenReleased(t *testing.T) {
 	e2.Release()
 }
 
+// Account summaries are built in the background after publication, or on
+// demand, exactly once each.
+func TestLazyAccountIndex(t *testing.T) {
+	var pub Publisher
+	r := &Runner{Backend: &linearBackend{}, Publisher: &pub}
+	e, err := r.Run(context.Background(), testJob(5), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	got := make([]*tail.Account, 8)
+	for g := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var sc tail.Scratch
+			a, err := e.Account(1, &sc)
+			if err != nil {
+				t.Error(err)
+			}
+			got[g] = a
+		}()
+	}
+	wg.Wait()
+	for _, a := range got {
+		if a != got[0] || a.Result().ES != e.Result.ES[1] {
+			t.Fatal("concurrent builders disagree")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.Indexed().Before(e.Finished) {
+		t.Fatal("indexed before it was published")
+	}
+}
+
 func TestBackendFailureKeepsCurrent(t *testing.T) {
 	var pub Publisher
 	b := &linearBackend{}
@@ -170,6 +213,7 @@ func (*nanBackend) Risk(ctx context.Context, job *accel.RiskJob, out *accel.Risk
 	var b linearBackend
 	_ = b.Risk(ctx, job, out)
 	out.AccountLoss[3] = math.NaN()
+	out.MeanLoss[0] = math.NaN() // what a mean over a NaN loss is
 	return nil
 }
 
