@@ -18,7 +18,7 @@ func TestConsumeTicks(t *testing.T) {
 		t.Fatal(err)
 	}
 	ticks := []ring.Tick{
-		{Instrument: 3, Bid: 1010000, Ask: 1012000, RecvNs: 111},  // AAA mid 101.1
+		{Instrument: 3, Bid: 1010000, Ask: 1012000, RecvNs: 111},   // AAA mid 101.1
 		{Instrument: 9, Bid: 0, Ask: 0, Last: 495000, RecvNs: 222}, // BBB last 49.5
 		{Instrument: 7, Bid: 1, Ask: 2},                            // unbound locate
 		{Instrument: 9, Bid: 500000, Ask: 490000, Last: 0},         // crossed, no last: no price
