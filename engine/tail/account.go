@@ -4,18 +4,13 @@ import (
 	"fmt"
 	"math"
 	"sync"
-)
 
-// blockSize is the number of scenarios summarised per block; one bitmap
-// word covers one block.
-const blockSize = 64
+	"github.com/ballast-risk/ballast/engine/internal/vec"
+)
 
 // prefixDepth returns how many of the largest pre-trade losses an Account
 // keeps in order for n scenarios and tail rank kmax.
 func prefixDepth(n, kmax int) int { return min(n, 4*kmax+64) }
-
-// blocks returns the number of blocks covering n scenarios.
-func blocks(n int) int { return (n + blockSize - 1) / blockSize }
 
 // checkValues validates a loss vector: length in 1..ScenariosMax, every
 // value finite with magnitude at most ValueAbsMax.
@@ -32,14 +27,12 @@ func checkValues(v []float64) error {
 }
 
 // Instrument is an instrument's per-unit scenario loss vector with its
-// global and per-block extremes. It keeps a reference to the vector, which
-// must not change while the Instrument is in use (risk epochs are
-// immutable). It is read-only after Reset and safe for concurrent readers.
+// extremes. It keeps a reference to the vector, which must not change while
+// the Instrument is in use (risk epochs are immutable). It is read-only
+// after Reset and safe for concurrent readers.
 type Instrument struct {
 	p          []float64
 	maxP, minP float64
-	blockMax   []float64
-	blockMin   []float64
 }
 
 // NewInstrument returns the Instrument of the per-unit loss vector p.
@@ -51,35 +44,17 @@ func NewInstrument(p []float64) (*Instrument, error) {
 	return in, nil
 }
 
-// Reset rebuilds the Instrument for p, reusing its memory. On error the
-// Instrument is left empty (and unusable) rather than half built.
+// Reset rebuilds the Instrument for p. On error the Instrument is left
+// empty (and unusable) rather than half built.
 func (in *Instrument) Reset(p []float64) error {
 	in.p = nil
 	if err := checkValues(p); err != nil {
 		return err
 	}
-	nb := blocks(len(p))
-	in.blockMax = resize(in.blockMax, nb)
-	in.blockMin = resize(in.blockMin, nb)
 	in.maxP, in.minP = p[0], p[0]
-	for b := range nb {
-		blk := p[b*blockSize : min(len(p), (b+1)*blockSize)]
-		hi, lo := blk[0], blk[0]
-		for _, x := range blk[1:] {
-			if x > hi {
-				hi = x
-			}
-			if x < lo {
-				lo = x
-			}
-		}
-		in.blockMax[b], in.blockMin[b] = hi, lo
-		if hi > in.maxP {
-			in.maxP = hi
-		}
-		if lo < in.minP {
-			in.minP = lo
-		}
+	for _, x := range p[1:] {
+		in.maxP = max(in.maxP, x)
+		in.minP = min(in.minP, x)
 	}
 	in.p = p
 	return nil
@@ -91,18 +66,15 @@ func (in *Instrument) Len() int { return len(in.p) }
 // Account is an account's scenario loss vector L with the summary the
 // incremental kernel needs: its spec, the indices and losses of its
 // D = min(N, 4·Kmax+64) largest losses in descending order (ties by index),
-// a bitmap of those indices, per block an upper bound of the losses outside
-// them, and the pre-trade Result. It keeps a reference to L, which must not
+// and the pre-trade Result. It keeps a reference to L, which must not
 // change while the Account is in use. It is read-only after Reset and safe
 // for concurrent readers.
 type Account struct {
-	l        []float64
-	spec     Spec
-	order    []int32   // prefix scenario indices, L descending
-	ls       []float64 // L[order[j]]
-	inPrefix []uint64  // bit s%64 of word s/64: s is in the prefix
-	restMax  []float64 // per block: >= every L outside the prefix (-Inf: none)
-	pre      Result
+	l     []float64
+	spec  Spec
+	order []int32   // prefix scenario indices, L descending
+	ls    []float64 // L[order[j]]
+	pre   Result
 }
 
 // NewAccount returns the Account of loss vector losses under spec.
@@ -176,27 +148,12 @@ func (a *Account) ResetWith(losses []float64, spec Spec, sc *Scratch) (Result, e
 	}
 	keys = sortKeys(keys, grown(&sc.tmp, c), d, lo, hi, sc.counts())
 
-	nb := blocks(n)
 	a.order = resize(a.order, d)
 	a.ls = resize(a.ls, d)
-	a.inPrefix = resize(a.inPrefix, nb)
-	clear(a.inPrefix)
 	order, ls := a.order[:d], a.ls[:d]
 	for j, e := range keys[:d] {
 		s := e.i
 		order[j], ls[j] = s, losses[s]
-		a.inPrefix[uint32(s)/blockSize] |= 1 << (uint32(s) % blockSize)
-	}
-	// Losses outside the prefix are the candidates ranked beyond d and the
-	// losses below t.
-	a.restMax = resize(a.restMax, nb)
-	for b := range a.restMax {
-		a.restMax[b] = t
-	}
-	for _, e := range keys[d:c] {
-		if v, b := losses[e.i], uint32(e.i)/blockSize; v > a.restMax[b] {
-			a.restMax[b] = v
-		}
 	}
 	a.spec = spec
 	a.pre = finish(ls, spec)
@@ -326,66 +283,9 @@ func PostTrade(a *Account, in *Instrument, q float64, sc *Scratch) Result {
 		return nanResult
 	}
 	sc.grow(n)
-	kmax := a.spec.Kmax()
-	p := in.p[:n]
-	l := a.l[:n]
-	cand := sc.cand[:n]
-	order := a.order
-	ls := a.ls[:len(order)]
-
-	u, blk := in.maxP, in.blockMax
-	if q < 0 {
-		u, blk = in.minP, in.blockMin
-	}
-	u = float64(q * u)
-
-	// Phase 1: the pre-trade top kmax; t is a lower bound of the
-	// post-trade kmax-th largest.
-	t := math.Inf(1)
-	for j, s := range order[:kmax] {
-		v := postLoss(ls[j], q, p[s])
-		cand[j] = v
-		if v < t {
-			t = v
-		}
-	}
-	// Phase 2: down the prefix until no later scenario can reach t.
-	c := kmax
-	j := kmax
-	for ; j < len(order); j++ {
-		lj := ls[j]
-		if lj+u < t {
-			break
-		}
-		v := postLoss(lj, q, p[order[j]])
-		cand[c] = v
-		if v >= t {
-			c++
-		}
-	}
-	// Phase 3: the prefix did not bound the rest; scan the blocks that may
-	// hold a value >= t outside the prefix.
-	if j == len(order) && j < n {
-		c, t = tighten(cand[:c], kmax, t)
-		for b, rm := range a.restMax {
-			if rm+float64(q*blk[b]) < t {
-				continue
-			}
-			lo := b * blockSize
-			hi := min(n, lo+blockSize)
-			out := ^a.inPrefix[b]
-			for s := lo; s < hi; s++ {
-				v := postLoss(l[s], q, p[s])
-				if v >= t && out>>(s-lo)&1 != 0 {
-					cand[c] = v
-					c++
-				}
-			}
-		}
-	}
-	top := cand[:c]
-	topSorted(top, kmax)
-	return finish(top, a.spec)
+	lgs := sc.legs[:1]
+	lgs[0] = newLeg(in, q, n)
+	return postTrade(a, lgs, sc)
 }
 
 // Leg is one order of a basket: Q units of instrument In.
@@ -396,10 +296,17 @@ type Leg struct {
 
 // leg is a Leg prepared for the kernel.
 type leg struct {
-	p   []float64
-	q   float64
-	u   float64   // float64(q·maxP) or float64(q·minP)
-	blk []float64 // blockMax or blockMin
+	p []float64
+	q float64
+	u float64 // float64(q·maxP) or float64(q·minP): >= float64(q·P[s])
+}
+
+func newLeg(in *Instrument, q float64, n int) leg {
+	u := in.maxP
+	if q < 0 {
+		u = in.minP
+	}
+	return leg{p: in.p[:n], q: q, u: float64(q * u)}
 }
 
 // PostTradeMulti returns VaR and ES of the account's loss vector after all
@@ -431,78 +338,89 @@ func PostTradeMulti(a *Account, legs []Leg, sc *Scratch) Result {
 	if len(legs) == 0 {
 		return a.pre
 	}
-	dumpCall(a, legs)
 	sc.grow(n)
-	if cap(sc.legs) < LegsMax {
-		sc.legs = make([]leg, 0, LegsMax)
-	}
 	lgs := sc.legs[:len(legs)]
 	for i, lg := range legs {
-		u, blk := lg.In.maxP, lg.In.blockMax
-		if lg.Q < 0 {
-			u, blk = lg.In.minP, lg.In.blockMin
-		}
-		lgs[i] = leg{p: lg.In.p[:n], q: lg.Q, u: float64(lg.Q * u), blk: blk}
+		lgs[i] = newLeg(lg.In, lg.Q, n)
 	}
+	return postTrade(a, lgs, sc)
+}
+
+// post returns the post-trade loss of scenario s with pre-trade loss l.
+func post(l float64, lgs []leg, s int32) float64 {
+	for k := range lgs {
+		l = postLoss(l, lgs[k].q, lgs[k].p[s])
+	}
+	return l
+}
+
+// postBound returns an upper bound of post(l', lgs, s) for every scenario s
+// and every l' <= l.
+func postBound(l float64, lgs []leg) float64 {
+	for k := range lgs {
+		l += lgs[k].u
+	}
+	return l
+}
+
+// postTrade is the kernel of PostTrade and PostTradeMulti (see the package
+// doc): lgs holds at least one leg, sc has grown to the vector length.
+func postTrade(a *Account, lgs []leg, sc *Scratch) Result {
+	n := len(a.l)
 	kmax := a.spec.Kmax()
-	l := a.l[:n]
 	cand := sc.cand[:n]
 	order := a.order
 	ls := a.ls[:len(order)]
 
+	// Phase 1: the pre-trade top kmax; t is a lower bound of the
+	// post-trade kmax-th largest.
 	t := math.Inf(1)
-	for j, s := range order[:kmax] {
-		v := ls[j]
-		for k := range lgs {
-			v = postLoss(v, lgs[k].q, lgs[k].p[s])
+	if len(lgs) == 1 {
+		p, q := lgs[0].p, lgs[0].q
+		for j, s := range order[:kmax] {
+			v := postLoss(ls[j], q, p[s])
+			cand[j] = v
+			t = min(t, v)
 		}
-		cand[j] = v
-		if v < t {
-			t = v
+	} else {
+		for j, s := range order[:kmax] {
+			v := post(ls[j], lgs, s)
+			cand[j] = v
+			t = min(t, v)
 		}
 	}
+	// If the prefix cannot bound the rest (its last loss may still reach
+	// t), a full pass is cheaper than walking the prefix first.
+	if len(order) < n && postBound(ls[len(order)-1], lgs) >= t {
+		return fullPass(a, lgs, t, sc)
+	}
+	// Phase 2: down the prefix until no later scenario can reach t; the
+	// test above guarantees a stop inside the prefix unless it is the
+	// whole vector.
 	c := kmax
 	j := kmax
-	for ; j < len(order); j++ {
-		ub := ls[j]
-		for k := range lgs {
-			ub += lgs[k].u
-		}
-		if ub < t {
-			break
-		}
-		s := order[j]
-		v := ls[j]
-		for k := range lgs {
-			v = postLoss(v, lgs[k].q, lgs[k].p[s])
-		}
-		cand[c] = v
-		if v >= t {
-			c++
-		}
-	}
-	if j == len(order) && j < n {
-		c, t = tighten(cand[:c], kmax, t)
-		for b, rm := range a.restMax {
-			ub := rm
-			for k := range lgs {
-				ub += float64(lgs[k].q * lgs[k].blk[b])
+	if len(lgs) == 1 {
+		p, q, u := lgs[0].p, lgs[0].q, lgs[0].u
+		for ; j < len(order); j++ {
+			lj := ls[j]
+			if lj+u < t {
+				break
 			}
-			if ub < t {
-				continue
+			v := postLoss(lj, q, p[order[j]])
+			cand[c] = v
+			if v >= t {
+				c++
 			}
-			lo := b * blockSize
-			hi := min(n, lo+blockSize)
-			out := ^a.inPrefix[b]
-			for s := lo; s < hi; s++ {
-				v := l[s]
-				for k := range lgs {
-					v = postLoss(v, lgs[k].q, lgs[k].p[s])
-				}
-				if v >= t && out>>(s-lo)&1 != 0 {
-					cand[c] = v
-					c++
-				}
+		}
+	} else {
+		for ; j < len(order); j++ {
+			if postBound(ls[j], lgs) < t {
+				break
+			}
+			v := post(ls[j], lgs, order[j])
+			cand[c] = v
+			if v >= t {
+				c++
 			}
 		}
 	}
@@ -511,23 +429,33 @@ func PostTradeMulti(a *Account, legs []Leg, sc *Scratch) Result {
 	return finish(top, a.spec)
 }
 
-// tighten is called when the prefix scan did not bound the rest of the
-// vector, which happens for orders large enough to reshape the tail: it
-// keeps only the kmax largest prefix candidates and raises the threshold to
-// their minimum. That is still a lower bound of the post-trade kmax-th
-// largest value (kmax actual values reach it), and a dropped candidate is
-// no larger than every kept one, so the top-kmax multiset of the kept
-// candidates and those found later equals that of all of them.
-func tighten(cand []float64, kmax int, t float64) (int, float64) {
-	if len(cand) <= kmax {
-		return len(cand), t
+// fullPass finishes postTrade when the prefix cannot bound the rest: t is a
+// lower bound of the post-trade kmax-th largest value. The post-trade
+// vector is materialised in one vectorised streaming pass (the scenarios'
+// losses are usually cold in cache, and a stream is the cheapest way to
+// read them); a threshold guessed from a strided sample of it, kept only if
+// at least kmax values reach it (which then makes it a lower bound too),
+// usually cuts the candidates to a few more than kmax.
+func fullPass(a *Account, lgs []leg, t float64, sc *Scratch) Result {
+	n := len(a.l)
+	kmax := a.spec.Kmax()
+	pv := sc.post[:n]
+	vec.AddScaledTo(pv, a.l, lgs[0].q, lgs[0].p)
+	for _, lg := range lgs[1:] {
+		vec.AddScaled(pv, lg.q, lg.p)
 	}
-	selectTop(cand, kmax)
-	t = cand[0]
-	for _, v := range cand[1:kmax] {
-		if v < t {
-			t = v
+	g := t
+	if m := sampleSize; n >= 8*m && kmax*16 <= n {
+		stride := n / m
+		smp := sc.sample[:m]
+		for i := range smp {
+			smp[i] = pv[i*stride+stride/2]
 		}
+		g = max(g, sampleThreshold(smp, kmax, n))
 	}
-	return kmax, t
+	c := vec.Filter(sc.cand[:n], pv, g)
+	if c < kmax {
+		c = vec.Filter(sc.cand[:n], pv, t)
+	}
+	return finish(sortTop(sc.cand[:c], kmax, sc), a.spec)
 }

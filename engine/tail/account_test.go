@@ -273,3 +273,106 @@ func TestConcurrentReaders(t *testing.T) {
 		}
 	}
 }
+
+// fullPassTaken reports whether postTrade goes to the full pass for legs.
+func fullPassTaken(a *Account, legs []Leg) bool {
+	n := len(a.l)
+	lgs := make([]leg, len(legs))
+	for i, lg := range legs {
+		lgs[i] = newLeg(lg.In, lg.Q, n)
+	}
+	t := math.Inf(1)
+	for j, s := range a.order[:a.spec.Kmax()] {
+		t = min(t, post(a.ls[j], lgs, s))
+	}
+	return len(a.order) < n && postBound(a.ls[len(a.order)-1], lgs) >= t
+}
+
+// TestPostTradeFullPass drives the full pass, including a sample threshold
+// that too few values reach (the retry with the prefix bound): the
+// account's largest losses sit exactly at the sampled scenarios.
+func TestPostTradeFullPass(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	sc := NewScratch(10000)
+	retries, full := 0, 0
+	for it := range 40 {
+		n := 4096 + r.IntN(6000)
+		spec, _ := NewSpec(n, 0.975, 0.99)
+		l := genVector(r, n)
+		trap := it%2 == 0
+		if trap {
+			stride := n / sampleSize
+			for i := range sampleSize {
+				l[i*stride+stride/2] = 1e6 + float64(r.IntN(3))
+			}
+		}
+		a, err := NewAccount(l, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, _ := NewInstrument(genInstrument(r, l))
+		in2, _ := NewInstrument(genInstrument(r, l))
+		q := float64(1 + r.IntN(1000))
+		if r.IntN(2) == 0 {
+			q = -q
+		}
+		for _, legs := range [][]Leg{{{in, q}}, {{in, q}, {in2, -q / 3}, {in, 0.5}}} {
+			if !fullPassTaken(a, legs) {
+				continue
+			}
+			full++
+			want := brute(materialise(l, legs), spec)
+			got := PostTradeMulti(a, legs, sc)
+			if len(legs) == 1 {
+				if g1 := PostTrade(a, legs[0].In, legs[0].Q, sc); !sameBits(g1, got) {
+					t.Fatalf("PostTrade %+v differs from PostTradeMulti %+v", g1, got)
+				}
+			}
+			if !sameBits(got, want) {
+				t.Fatalf("case %d n=%d legs=%d: got %+v want %+v", it, n, len(legs), got, want)
+			}
+			if trap {
+				// Count whether the sample guess was too high.
+				pv := materialise(l, legs)
+				stride := n / sampleSize
+				smp := make([]float64, sampleSize)
+				for i := range smp {
+					smp[i] = pv[i*stride+stride/2]
+				}
+				g := sampleThreshold(smp, spec.Kmax(), n)
+				c := 0
+				for _, v := range pv {
+					if v >= g {
+						c++
+					}
+				}
+				if c < spec.Kmax() {
+					retries++
+				}
+			}
+		}
+	}
+	if full < 10 || retries == 0 {
+		t.Fatalf("%d full passes, %d retries after a too-high sample threshold: the test misses the paths", full, retries)
+	}
+}
+
+func TestRthLargest(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for range 300 {
+		m := 1 + r.IntN(600)
+		v := make([]float64, m)
+		for i := range v {
+			v[i] = float64(r.IntN(20)) // ties
+			if r.IntN(9) == 0 {
+				v[i] = math.Copysign(0, -1)
+			}
+		}
+		k := 1 + r.IntN(m)
+		s := slices.Clone(v)
+		slices.Sort(s)
+		if got, want := rthLargest(slices.Clone(v), k), s[m-k]; got != want {
+			t.Fatalf("m=%d r=%d: %v, want %v", m, k, got, want)
+		}
+	}
+}

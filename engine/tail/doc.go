@@ -24,27 +24,34 @@
 // moves an account's loss vector L to post[s] = L[s] + float64(q·P[s])
 // (postLoss; the explicit conversion forbids FMA fusion, so every code path
 // and the brute-force reference round identically). PostTrade returns
-// exactly Compute(post) without materialising post:
+// exactly Compute(post), materialising post only when it has to (step 4):
 //
 //  1. An Account keeps the indices of its D = min(N, 4·Kmax+64) largest
 //     pre-trade losses in descending order of L (the pre-trade tail and a
-//     margin below it), their losses, a bitmap of that prefix and, per block
-//     of 64 scenarios, an upper bound of the losses outside the prefix. An
-//     Instrument keeps the maximum and minimum of P globally and per block.
+//     margin below it) and their losses. An Instrument keeps the maximum
+//     and minimum of P.
 //  2. post is evaluated at the first Kmax prefix scenarios; their minimum t
 //     is a lower bound of the post-trade Kmax-th largest loss (Kmax actual
 //     values are ≥ t), so every value of the post-trade top Kmax is ≥ t and
 //     only scenarios with post[s] ≥ t need to be considered.
-//  3. The scan continues down the prefix and stops at the first j with
-//     L_j + U < t, where U = float64(q·maxP) for q ≥ 0 and float64(q·minP)
-//     for q < 0: no later scenario can reach t.
-//  4. If the prefix is exhausted, the blocks whose bound
-//     maxLrest_b + float64(q·maxP_b) (or minP_b) is ≥ t are scanned for
-//     scenarios outside the prefix with post[s] ≥ t.
-//  5. The candidates, which arrive nearly sorted for orders that are small
-//     against the portfolio, are sorted by an insertion sort with a move
-//     budget (a general sort when the budget runs out, after a selection of
-//     the top Kmax when there are many).
+//  3. If L_{D−1} + U ≥ t, where U = float64(q·maxP) for q ≥ 0 and
+//     float64(q·minP) for q < 0, the prefix cannot bound the scenarios
+//     outside it, and step 4 follows at once. Otherwise the scan continues
+//     down the prefix and stops at the first j with L_j + U < t (at the
+//     latest at D−1): no later scenario can reach t. The candidates, which
+//     arrive nearly sorted for orders that are small against the
+//     portfolio, are sorted by an insertion sort with a move budget (a
+//     general sort when the budget runs out, after a selection of the top
+//     Kmax when there are many).
+//  4. Full pass: post is materialised by one vectorised streaming pass
+//     (engine/internal/vec, AVX where the CPU has it, bit-identical with
+//     the Go expression), a threshold is guessed from a strided sample of
+//     it and kept if at least Kmax values reach it (otherwise t is used),
+//     the values at or above it are collected by a vectorised filter, and
+//     the top Kmax are selected and sorted as Compute does. On the
+//     workloads this was tuned on the account and instrument vectors are
+//     cold in cache, and a streaming pass reads them faster than walking
+//     the prefix first and then the blocks it did not bound.
 //
 // The bounds are rigorous without any slack: round-to-nearest is a
 // non-decreasing function of the exact result, x ↦ q·x is non-decreasing for
@@ -63,10 +70,8 @@
 // vector and collects the scenarios at or above a threshold guessed from a
 // strided sample in one branch-free pass, then sorts only those
 // candidates, by a bucket sort on integer keys that order like the losses,
-// and only as far as the prefix reaches. The per-block
-// bound is the largest candidate outside the prefix or the threshold,
-// whichever is larger: every loss below the threshold is outside. Compute
-// finishes its candidates with the same sort.
+// and only as far as the prefix reaches. Compute finishes its candidates
+// with the same sort.
 //
 // All hot paths are free of allocations given a Scratch sized for the
 // scenario count; a Scratch, an Account being Reset and an Instrument being

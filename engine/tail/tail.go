@@ -112,6 +112,7 @@ var nanResult = Result{VaR: math.NaN(), ES: math.NaN()}
 // safe for concurrent use.
 type Scratch struct {
 	cand   []float64
+	post   []float64 // fullPass: the loss vector with all legs but the last
 	sample []float64
 	legs   []leg
 	idx    []int32  // ResetWith: candidate indices
@@ -132,7 +133,6 @@ func (sc *Scratch) counts() *radixCounts {
 func NewScratch(n int) *Scratch {
 	sc := &Scratch{}
 	sc.grow(n)
-	sc.legs = make([]leg, 0, LegsMax)
 	n = max(n, 0)
 	sc.idx = make([]int32, n)
 	sc.keys = make([]keyIdx, n)
@@ -146,6 +146,13 @@ func (sc *Scratch) grow(n int) {
 		sc.cand = make([]float64, n)
 	}
 	sc.cand = sc.cand[:cap(sc.cand)]
+	if cap(sc.post) < n {
+		sc.post = make([]float64, n)
+	}
+	sc.post = sc.post[:cap(sc.post)]
+	if cap(sc.legs) < LegsMax {
+		sc.legs = make([]leg, LegsMax)
+	}
 	if cap(sc.sample) < sampleSize {
 		sc.sample = make([]float64, sampleSize)
 	}
@@ -206,15 +213,20 @@ func Compute(losses []float64, spec Spec, sc *Scratch) Result {
 	if !ok {
 		return nanResult
 	}
-	top := sc.cand[:c]
-	if c > 2*kmax+64 {
+	return finish(sortTop(sc.cand[:c], kmax, sc), spec)
+}
+
+// sortTop leaves the kmax largest values of top (len(top) >= kmax, in any
+// order) in descending order in its first kmax elements and returns top.
+func sortTop(top []float64, kmax int, sc *Scratch) []float64 {
+	if len(top) > 2*kmax+64 {
 		// A loose threshold (or none): select first, then sort.
 		selectTop(top, kmax)
 		top = top[:kmax]
 	}
 	if len(top) <= smallSort {
 		insertionDesc(top, -1)
-		return finish(top, spec)
+		return top
 	}
 	keys := grown(&sc.keys, len(top))
 	lo, hi := uint64(math.MaxUint64), uint64(0)
@@ -228,7 +240,7 @@ func Compute(losses []float64, spec Spec, sc *Scratch) Result {
 	for j, e := range keys[:kmax] {
 		top[j] = keyValue(e.k)
 	}
-	return finish(top, spec)
+	return top
 }
 
 // candidates copies into sc.cand a subset of losses that contains the
@@ -253,16 +265,9 @@ func candidates(losses []float64, kmax int, sc *Scratch) (int, bool) {
 			return 0, false
 		}
 	}
-	mean := float64(kmax) * float64(m) / float64(n)
-	r := int(math.Ceil(mean+3*math.Sqrt(mean))) + 3
+	r := sampleRank(kmax, m, n)
 	for r < m {
-		selectTop(smp, r)
-		t := smp[0]
-		for _, v := range smp[1:r] {
-			if v < t {
-				t = v
-			}
-		}
+		t := rthLargest(smp, r)
 		c, ok := filter(losses, t, sc.cand)
 		if !ok {
 			return 0, false
@@ -273,6 +278,71 @@ func candidates(losses []float64, kmax int, sc *Scratch) (int, bool) {
 		r *= 4
 	}
 	return copyAll(losses, sc.cand)
+}
+
+// sampleRank is the rank in a sample of m of n values whose value is
+// expected to be reached by at least kmax of the n values: three standard
+// deviations above the expected rank of the kmax-th largest, so that a
+// retry (with a lower threshold) is rare.
+func sampleRank(kmax, m, n int) int {
+	mean := float64(kmax) * float64(m) / float64(n)
+	return int(math.Ceil(mean+3*math.Sqrt(mean))) + 3
+}
+
+// rthLargest returns the r-th largest value of smp (1 <= r <= len(smp)),
+// reordering smp when r is large.
+func rthLargest(smp []float64, r int) float64 {
+	if r <= rthInsertMax {
+		return rthByInsertion(smp, r)
+	}
+	selectTop(smp, r)
+	t := smp[0]
+	for _, v := range smp[1:r] {
+		t = min(t, v)
+	}
+	return t
+}
+
+// rthInsertMax is the largest rank rthLargest finds by insertion.
+const rthInsertMax = 64
+
+// rthByInsertion returns the r-th largest value of smp
+// (1 <= r <= min(len(smp), rthInsertMax)) by keeping the r largest seen so
+// far in descending order: after the first few values most fail the one
+// comparison with the smallest kept, a predictable branch, where a
+// quickselect mispredicts about every other comparison.
+func rthByInsertion(smp []float64, r int) float64 {
+	var buf [rthInsertMax]float64
+	top := buf[:r]
+	insertionDesc(copy2(top, smp[:r]), -1)
+	for _, v := range smp[r:] {
+		if !(v > top[r-1]) {
+			continue
+		}
+		j := r - 1
+		for j > 0 && top[j-1] < v {
+			top[j] = top[j-1]
+			j--
+		}
+		top[j] = v
+	}
+	return top[r-1]
+}
+
+// copy2 copies src to dst and returns dst.
+func copy2(dst, src []float64) []float64 {
+	copy(dst, src)
+	return dst
+}
+
+// sampleThreshold guesses from smp, a sample of n NaN-free values, a
+// threshold that at least kmax of the n values reach (−Inf when the sample
+// is too small to tell); smp is reordered.
+func sampleThreshold(smp []float64, kmax, n int) float64 {
+	if r := sampleRank(kmax, len(smp), n); r < len(smp) {
+		return rthLargest(smp, r)
+	}
+	return math.Inf(-1)
 }
 
 // copyAll copies losses to dst; ok is false if one is NaN.

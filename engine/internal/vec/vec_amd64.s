@@ -84,3 +84,134 @@ pos:
 	VZEROUPPER
 	RET
 
+
+// func addScaledToAVX(dst, l, p *float64, n int, q float64)
+// n is a positive multiple of 16. dst[k] = l[k] + q*p[k]: VMULPD then
+// VADDPD, two roundings, as the Go version.
+TEXT ·addScaledToAVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ l+8(FP), SI
+	MOVQ p+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSD q+32(FP), Y0
+	XORQ AX, AX
+toloop:
+	VMULPD (DX)(AX*8), Y0, Y1
+	VMULPD 32(DX)(AX*8), Y0, Y2
+	VMULPD 64(DX)(AX*8), Y0, Y3
+	VMULPD 96(DX)(AX*8), Y0, Y4
+	VADDPD (SI)(AX*8), Y1, Y1
+	VADDPD 32(SI)(AX*8), Y2, Y2
+	VADDPD 64(SI)(AX*8), Y3, Y3
+	VADDPD 96(SI)(AX*8), Y4, Y4
+	VMOVUPD Y1, (DI)(AX*8)
+	VMOVUPD Y2, 32(DI)(AX*8)
+	VMOVUPD Y3, 64(DI)(AX*8)
+	VMOVUPD Y4, 96(DI)(AX*8)
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT toloop
+	VZEROUPPER
+	RET
+
+// COMPACT stores the lanes of vector V whose mask M is set to out[c:]
+// (DI, BX), packed in lane order, and advances c by their count: the lane
+// mask indexes a VPERMPS table of 32-byte rows (R8).
+#define COMPACT(V, M) \
+	VMOVMSKPD M, R9; \
+	MOVQ R9, R10; \
+	SHLQ $5, R10; \
+	VMOVDQU (R8)(R10*1), Y12; \
+	VPERMPS V, Y12, Y13; \
+	VMOVUPD Y13, (DI)(BX*8); \
+	POPCNTQ R9, R9; \
+	ADDQ R9, BX
+
+// func addScaledFilterAVX2(out, l, p *float64, n int, q, t float64, perm *uint32) int
+// n is a positive multiple of 16. v = l[k] + q*p[k] (VMULPD then VADDPD);
+// the values with v >= t (VCMPPD predicate GE_OQ, as Go's >=) are stored
+// to out in order. Groups of 16 with no survivor, the common case, cost
+// one test. A group of four at k stores four lanes at out[c], c <= k, so
+// nothing is written at or beyond out[n].
+TEXT ·addScaledFilterAVX2(SB), NOSPLIT, $0-64
+	MOVQ out+0(FP), DI
+	MOVQ l+8(FP), SI
+	MOVQ p+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSD q+32(FP), Y0
+	VBROADCASTSD t+40(FP), Y1
+	MOVQ perm+48(FP), R8
+	XORQ AX, AX
+	XORQ BX, BX
+floop:
+	VMULPD (DX)(AX*8), Y0, Y2
+	VMULPD 32(DX)(AX*8), Y0, Y3
+	VMULPD 64(DX)(AX*8), Y0, Y4
+	VMULPD 96(DX)(AX*8), Y0, Y5
+	VADDPD (SI)(AX*8), Y2, Y2
+	VADDPD 32(SI)(AX*8), Y3, Y3
+	VADDPD 64(SI)(AX*8), Y4, Y4
+	VADDPD 96(SI)(AX*8), Y5, Y5
+	VCMPPD $0x1d, Y1, Y2, Y6
+	VCMPPD $0x1d, Y1, Y3, Y7
+	VCMPPD $0x1d, Y1, Y4, Y8
+	VCMPPD $0x1d, Y1, Y5, Y9
+	VORPD Y6, Y7, Y10
+	VORPD Y8, Y9, Y11
+	VORPD Y10, Y11, Y10
+	VMOVMSKPD Y10, R9
+	TESTQ R9, R9
+	JNZ fslow
+fnext:
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT floop
+	MOVQ BX, ret+56(FP)
+	VZEROUPPER
+	RET
+fslow:
+	COMPACT(Y2, Y6)
+	COMPACT(Y3, Y7)
+	COMPACT(Y4, Y8)
+	COMPACT(Y5, Y9)
+	JMP fnext
+
+// func filterAVX2(out, v *float64, n int, t float64, perm *uint32) int
+// n is a positive multiple of 16: addScaledFilterAVX2 without the
+// arithmetic.
+TEXT ·filterAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ v+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD t+24(FP), Y1
+	MOVQ perm+32(FP), R8
+	XORQ AX, AX
+	XORQ BX, BX
+gloop:
+	VMOVUPD (SI)(AX*8), Y2
+	VMOVUPD 32(SI)(AX*8), Y3
+	VMOVUPD 64(SI)(AX*8), Y4
+	VMOVUPD 96(SI)(AX*8), Y5
+	VCMPPD $0x1d, Y1, Y2, Y6
+	VCMPPD $0x1d, Y1, Y3, Y7
+	VCMPPD $0x1d, Y1, Y4, Y8
+	VCMPPD $0x1d, Y1, Y5, Y9
+	VORPD Y6, Y7, Y10
+	VORPD Y8, Y9, Y11
+	VORPD Y10, Y11, Y10
+	VMOVMSKPD Y10, R9
+	TESTQ R9, R9
+	JNZ gslow
+gnext:
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT gloop
+	MOVQ BX, ret+40(FP)
+	VZEROUPPER
+	RET
+gslow:
+	COMPACT(Y2, Y6)
+	COMPACT(Y3, Y7)
+	COMPACT(Y4, Y8)
+	COMPACT(Y5, Y9)
+	JMP gnext

@@ -147,3 +147,192 @@ func BenchmarkAddScaled(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(dst)), "ns/elem")
 }
+
+func TestAddScaledToMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 100, 1000} {
+		for range 20 {
+			l := randVec(rng, n+2)
+			p := randVec(rng, n+5)
+			q := (rng.Float64() - 0.5) * 1e3
+			want := make([]float64, n)
+			got := randVec(rng, n) // every element must be overwritten
+			addScaledToGo(want, l, q, p)
+			AddScaledTo(got, l, q, p)
+			if !same(got, want) {
+				t.Fatalf("n=%d: kernel %s differs from the Go version", n, Kernel)
+			}
+			// In place (dst = l) gives the same.
+			in := append([]float64(nil), l[:n]...)
+			AddScaledTo(in, in, q, p)
+			if !same(in, want) {
+				t.Fatalf("n=%d: in place differs", n)
+			}
+		}
+	}
+}
+
+// filterCase draws a vector with many ties at the threshold, ±0 and
+// subnormals around a zero threshold, and a quantity that may be ±0.
+func filterCase(rng *rand.Rand, n int) (l, p []float64, q, t float64) {
+	l, p = randVec(rng, n), randVec(rng, n)
+	switch rng.IntN(5) {
+	case 0:
+		q = 0
+	case 1:
+		q = math.Copysign(0, -1)
+	case 2:
+		q = float64(rng.IntN(7) - 3)
+	default:
+		q = (rng.Float64() - 0.5) * 100
+	}
+	switch rng.IntN(4) {
+	case 0:
+		t = 0 // ±0 results tie with it
+	case 1:
+		t = math.Copysign(0, -1)
+	case 2:
+		t = math.Inf(-1) // everything passes
+	default:
+		// A value that occurs: exact ties.
+		if n > 0 {
+			k := rng.IntN(n)
+			t = l[k] + float64(q*p[k])
+		}
+	}
+	for k := range l {
+		if rng.IntN(8) == 0 { // many elements equal to the threshold
+			l[k], p[k] = t, 0
+		}
+	}
+	return l, p, q, t
+}
+
+func TestAddScaledFilterMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, n := range []int{0, 1, 3, 15, 16, 17, 31, 32, 47, 64, 100, 1000, 10000} {
+		for range 40 {
+			l, p, q, th := filterCase(rng, n)
+			want := make([]float64, n)
+			got := make([]float64, n)
+			for k := range got {
+				got[k] = 12345 // sentinel beyond the count
+			}
+			cw := addScaledFilterGo(want, l, q, p, th)
+			cg := AddScaledFilter(got, l, q, p, th)
+			if cg != cw || !same(got[:cg], want[:cw]) {
+				t.Fatalf("n=%d q=%v t=%v: kernel %s kept %d, Go %d, or values differ", n, q, th, Kernel, cg, cw)
+			}
+			// The definition: the values of AddScaledTo that are >= t.
+			all := make([]float64, n)
+			addScaledToGo(all, l, q, p)
+			// Filter on the materialised vector gives the same.
+			fg := make([]float64, n)
+			if cf := Filter(fg, all, th); cf != cg || !same(fg[:cf], got[:cg]) {
+				t.Fatalf("n=%d: Filter (kernel %s) differs from AddScaledFilter", n, Kernel)
+			}
+			if cf := filterGo(fg, all, th); cf != cg || !same(fg[:cf], got[:cg]) {
+				t.Fatalf("n=%d: filterGo differs from AddScaledFilter", n)
+			}
+			c := 0
+			for _, v := range all {
+				if v >= th {
+					if math.Float64bits(v) != math.Float64bits(got[c]) {
+						t.Fatalf("n=%d: survivor %d differs from the definition", n, c)
+					}
+					c++
+				}
+			}
+			if c != cg {
+				t.Fatalf("n=%d: %d survivors, definition %d", n, cg, c)
+			}
+		}
+	}
+}
+
+// TestAddScaledFilterStoresInBounds checks that the kernel never writes at
+// or beyond out[len(l)] even when every value passes.
+func TestAddScaledFilterStoresInBounds(t *testing.T) {
+	const n = 64
+	buf := make([]float64, n+8)
+	for k := range buf {
+		buf[k] = -7
+	}
+	l := make([]float64, n)
+	p := make([]float64, n)
+	for k := range l {
+		l[k] = float64(k)
+	}
+	if c := AddScaledFilter(buf[:n], l, 1, p, math.Inf(-1)); c != n {
+		t.Fatalf("%d survivors, want %d", c, n)
+	}
+	for k := n; k < len(buf); k++ {
+		if buf[k] != -7 {
+			t.Fatalf("write beyond out at %d", k)
+		}
+	}
+	for k := range n {
+		if buf[k] != float64(k) {
+			t.Fatalf("out[%d] = %v", k, buf[k])
+		}
+	}
+}
+
+func TestCompactPerm(t *testing.T) {
+	for m, row := range compactPerm {
+		k := 0
+		for i := range 4 {
+			if m>>i&1 != 0 {
+				if row[2*k] != uint32(2*i) || row[2*k+1] != uint32(2*i+1) {
+					t.Fatalf("mask %04b: lane %d not moved to %d", m, i, k)
+				}
+				k++
+			}
+		}
+	}
+}
+
+func TestPostKernelsNoAllocs(t *testing.T) {
+	l := make([]float64, 1000)
+	p := make([]float64, 1000)
+	out := make([]float64, 1000)
+	if n := testing.AllocsPerRun(100, func() {
+		AddScaledTo(out, l, 2, p)
+		AddScaledFilter(out, l, 2, p, 0)
+		Filter(out, l, 0)
+	}); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}
+
+func benchPost(b *testing.B, f func(l, p, out []float64) int) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	const n = 10000
+	l, p := make([]float64, n), make([]float64, n)
+	for k := range l {
+		l[k], p[k] = rng.NormFloat64(), rng.NormFloat64()
+	}
+	out := make([]float64, n)
+	for b.Loop() {
+		f(l, p, out)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/elem")
+}
+
+// BenchmarkAddScaledFilter: one post-trade pass over 10,000 scenarios of
+// which about 2.5 % survive (warm caches).
+func BenchmarkAddScaledFilter(b *testing.B) {
+	benchPost(b, func(l, p, out []float64) int { return AddScaledFilter(out, l, 0.5, p, 2.2) })
+}
+
+func BenchmarkAddScaledFilterGo(b *testing.B) {
+	benchPost(b, func(l, p, out []float64) int { return addScaledFilterGo(out, l, 0.5, p, 2.2) })
+}
+
+func BenchmarkAddScaledTo(b *testing.B) {
+	benchPost(b, func(l, p, out []float64) int { AddScaledTo(out, l, 0.5, p); return 0 })
+}
+
+func BenchmarkFilter(b *testing.B) {
+	benchPost(b, func(l, p, out []float64) int { return Filter(out, l, 1.96) })
+}
