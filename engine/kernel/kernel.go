@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ballast-risk/ballast/accel"
+	"github.com/ballast-risk/ballast/engine/internal/hugemem"
 	"github.com/ballast-risk/ballast/engine/internal/vec"
 	"github.com/ballast-risk/ballast/engine/pricing"
 	"github.com/ballast-risk/ballast/engine/scenario"
@@ -335,7 +336,7 @@ func stressRow(job *accel.RiskJob, c *instrumentCalc, row []float64) {
 
 func resize(v []float64, n int) []float64 {
 	if cap(v) < n {
-		return make([]float64, n)
+		return hugemem.Float64s(n)
 	}
 	return v[:n]
 }
