@@ -34,7 +34,9 @@ func Float64s(n int) []float64 {
 	lo := (start + hugePageBytes - 1) &^ (hugePageBytes - 1)
 	hi := end &^ (hugePageBytes - 1)
 	if hi > lo {
-		b := unsafe.Slice((*byte)(unsafe.Pointer(lo)), hi-lo)
+		// lo − start is a multiple of 8: both are 8-byte aligned.
+		first := int((lo - start) / 8)
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&s[first])), hi-lo)
 		_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
 	}
 	return s
