@@ -3,6 +3,7 @@
 //	ballastctl feed --pcap FILE --summary   replay a MoldUDP64/ITCH 5.0 capture
 //	ballastctl price [--file FILE]          price options from JSON lines (stdin)
 //	ballastctl risk --file FILE ...         Monte Carlo VaR/ES of a portfolio
+//	ballastctl margin --master F --accounts F   margin status of every account
 //
 // Every command prints JSON (or a human-readable form where noted) and exits
 // 0 on success, 1 on failure and 2 on a usage error.
@@ -36,6 +37,7 @@ func commands() []command {
 		{"feed", "replay a MoldUDP64/ITCH 5.0 pcap and print books and counters", runFeed},
 		{"price", "price European options (BSM, Black-76) from JSON lines: price and Greeks", runPrice},
 		{"risk", "Monte Carlo VaR/ES of a market-and-portfolio file", runRisk},
+		{"margin", "one risk epoch over a master and accounts: every account's margin status", runMargin},
 	}
 }
 

@@ -374,59 +374,42 @@ func postTrade(a *Account, lgs []leg, sc *Scratch) Result {
 
 	// Phase 1: the pre-trade top kmax; t is a lower bound of the
 	// post-trade kmax-th largest.
+	gatherPost(cand[:kmax], ls, lgs, order)
 	t := math.Inf(1)
-	if len(lgs) == 1 {
-		p, q := lgs[0].p, lgs[0].q
-		for j, s := range order[:kmax] {
-			v := postLoss(ls[j], q, p[s])
-			cand[j] = v
-			t = min(t, v)
-		}
-	} else {
-		for j, s := range order[:kmax] {
-			v := post(ls[j], lgs, s)
-			cand[j] = v
-			t = min(t, v)
+	for _, v := range cand[:kmax] {
+		t = min(t, v)
+	}
+	// Phase 2 visits the prefix down to the first j whose bound falls
+	// below t (postBound is non-increasing in j, as ls is): no later
+	// scenario can reach t. If the prefix cannot bound the rest (its last
+	// bound still reaches t), a full pass is cheaper than walking it.
+	lo, hi := kmax, len(order)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if postBound(ls[m], lgs) < t {
+			hi = m
+		} else {
+			lo = m + 1
 		}
 	}
-	// If the prefix cannot bound the rest (its last loss may still reach
-	// t), a full pass is cheaper than walking the prefix first.
-	if len(order) < n && postBound(ls[len(order)-1], lgs) >= t {
+	if lo == len(order) && len(order) < n {
 		return fullPass(a, lgs, t, sc)
 	}
-	// Phase 2: down the prefix until no later scenario can reach t; the
-	// test above guarantees a stop inside the prefix unless it is the
-	// whole vector.
-	c := kmax
-	j := kmax
-	if len(lgs) == 1 {
-		p, q, u := lgs[0].p, lgs[0].q, lgs[0].u
-		for ; j < len(order); j++ {
-			lj := ls[j]
-			if lj+u < t {
-				break
-			}
-			v := postLoss(lj, q, p[order[j]])
-			cand[c] = v
-			if v >= t {
-				c++
-			}
-		}
-	} else {
-		for ; j < len(order); j++ {
-			if postBound(ls[j], lgs) < t {
-				break
-			}
-			v := post(ls[j], lgs, order[j])
-			cand[c] = v
-			if v >= t {
-				c++
-			}
-		}
-	}
+	w := cand[kmax:lo]
+	gatherPost(w, ls[kmax:lo], lgs, order[kmax:lo])
+	c := kmax + vec.Filter(w, w, t)
 	top := cand[:c]
 	topSorted(top, kmax)
 	return finish(top, a.spec)
+}
+
+// gatherPost sets dst[j] to the post-trade loss of scenario idx[j], whose
+// pre-trade loss is l[j], leg by leg in order.
+func gatherPost(dst, l []float64, lgs []leg, idx []int32) {
+	vec.GatherAddScaled(dst, l, lgs[0].q, lgs[0].p, idx)
+	for _, lg := range lgs[1:] {
+		vec.GatherAddScaled(dst, dst, lg.q, lg.p, idx)
+	}
 }
 
 // fullPass finishes postTrade when the prefix cannot bound the rest: t is a

@@ -38,7 +38,11 @@
 //     float64(q·minP) for q < 0, the prefix cannot bound the scenarios
 //     outside it, and step 4 follows at once. Otherwise the scan continues
 //     down the prefix and stops at the first j with L_j + U < t (at the
-//     latest at D−1): no later scenario can reach t. The candidates, which
+//     latest at D−1): no later scenario can reach t. L_j + U does not
+//     increase with j, so that j is found by a binary search over the
+//     stored losses, and post is evaluated at the prefix scenarios by a
+//     gather kernel (engine/internal/vec: it prefetches every P[s] first,
+//     so that the cache misses of P overlap). The candidates, which
 //     arrive nearly sorted for orders that are small against the
 //     portfolio, are sorted by an insertion sort with a move budget (a
 //     general sort when the budget runs out, after a selection of the top

@@ -9,6 +9,8 @@
 // they agree bit for bit (the tests check it).
 package vec
 
+import "math"
+
 // Block is the scenario count Accumulate works on at a time: 32 float64, eight
 // 256-bit registers of accumulators.
 const Block = 32
@@ -89,6 +91,33 @@ func addScaledToGo(dst, l []float64, q float64, p []float64) {
 	}
 }
 
+// GatherAddScaled sets dst[j] = l[j] + float64(q·p[idx[j]]) for every
+// j < len(dst): one leg of the post-trade losses at a list of scenarios
+// (the pre-trade tail of an account), whose p values are scattered over the
+// vector and usually not in cache. l and idx must be at least as long as
+// dst; dst may be l itself. It panics if an index lies outside p. The AVX2
+// version validates the indices first, then prefetches every p[idx[j]]
+// before it computes any, so that the cache misses overlap instead of
+// waiting on the reorder window, and gathers four at a time (VGATHERDPD).
+func GatherAddScaled(dst, l []float64, q float64, p []float64, idx []int32) {
+	l, idx = l[:len(dst)], idx[:len(dst)]
+	if useAVX2 && len(dst) >= 8 && len(p) > 0 && len(p) <= math.MaxInt32 {
+		n := len(dst) &^ 7
+		if !gatherAddScaledAVX2(&dst[0], &l[0], &p[0], &idx[0], n, len(p), q) {
+			panic("vec: GatherAddScaled index out of range")
+		}
+		dst, l, idx = dst[n:], l[n:], idx[n:]
+	}
+	gatherAddScaledGo(dst, l, q, p, idx)
+}
+
+func gatherAddScaledGo(dst, l []float64, q float64, p []float64, idx []int32) {
+	l, idx = l[:len(dst)], idx[:len(dst)]
+	for j, s := range idx {
+		dst[j] = l[j] + float64(q*p[s])
+	}
+}
+
 // AddScaledFilter computes v = l[k] + float64(q·p[k]) for every k < len(l)
 // and appends to out, in increasing k, the values with v >= t (IEEE
 // comparison: −0 >= +0, and a NaN never passes); it returns their count.
@@ -120,6 +149,8 @@ func addScaledFilterGo(out, l []float64, q float64, p []float64, t float64) int 
 // Filter appends to out, in increasing k, the values v[k] >= t (IEEE
 // comparison, as AddScaledFilter) and returns their count. out must be at
 // least as long as v; it is written only below the returned count plus 3.
+// out may be v itself (an in-place filter): every value is read before
+// the store that could overwrite it.
 func Filter(out, v []float64, t float64) int {
 	out = out[:len(v)]
 	c := 0

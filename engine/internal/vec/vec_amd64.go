@@ -30,3 +30,6 @@ func addScaledFilterAVX2(out, l, p *float64, n int, q, t float64, perm *uint32) 
 
 //go:noescape
 func filterAVX2(out, v *float64, n int, t float64, perm *uint32) int
+
+//go:noescape
+func gatherAddScaledAVX2(dst, l, p *float64, idx *int32, n, np int, q float64) bool

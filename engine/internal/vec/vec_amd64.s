@@ -215,3 +215,71 @@ gslow:
 	COMPACT(Y4, Y8)
 	COMPACT(Y5, Y9)
 	JMP gnext
+
+// func gatherAddScaledAVX2(dst, l, p *float64, idx *int32, n, np int, q float64) bool
+// n is a positive multiple of 8, 0 < np <= MaxInt32. Pass 1 takes the
+// unsigned maximum of the indices (a negative one is huge) and returns
+// false, touching nothing, unless it is below np. Pass 2 prefetches every
+// p[idx[j]]. Pass 3 computes dst[j] = l[j] + q*p[idx[j]] four at a time:
+// VGATHERDPD, VMULPD, then VADDPD — two roundings, as the Go version.
+TEXT ·gatherAddScaledAVX2(SB), NOSPLIT, $0-57
+	MOVQ dst+0(FP), DI
+	MOVQ l+8(FP), SI
+	MOVQ p+16(FP), DX
+	MOVQ idx+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ np+40(FP), R9
+	VPXOR Y1, Y1, Y1
+	XORQ AX, AX
+gmax:
+	VPMAXUD (R8)(AX*4), Y1, Y1
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT gmax
+	VEXTRACTI128 $1, Y1, X2
+	VPMAXUD X2, X1, X1
+	VPSHUFD $0x4e, X1, X2
+	VPMAXUD X2, X1, X1
+	VPSHUFD $0xb1, X1, X2
+	VPMAXUD X2, X1, X1
+	VMOVD X1, AX
+	CMPQ AX, R9
+	JAE gbad
+	XORQ AX, AX
+gpf:
+	MOVL (R8)(AX*4), BX
+	PREFETCHT0 (DX)(BX*8)
+	MOVL 4(R8)(AX*4), BX
+	PREFETCHT0 (DX)(BX*8)
+	MOVL 8(R8)(AX*4), BX
+	PREFETCHT0 (DX)(BX*8)
+	MOVL 12(R8)(AX*4), BX
+	PREFETCHT0 (DX)(BX*8)
+	ADDQ $4, AX
+	CMPQ AX, CX
+	JLT gpf
+	VBROADCASTSD q+48(FP), Y0
+	XORQ AX, AX
+gloop4:
+	VMOVDQU (R8)(AX*4), X2
+	VMOVDQU 16(R8)(AX*4), X3
+	VPCMPEQD Y4, Y4, Y4
+	VPCMPEQD Y5, Y5, Y5
+	VGATHERDPD Y4, (DX)(X2*8), Y6
+	VGATHERDPD Y5, (DX)(X3*8), Y7
+	VMULPD Y6, Y0, Y6
+	VMULPD Y7, Y0, Y7
+	VADDPD (SI)(AX*8), Y6, Y6
+	VADDPD 32(SI)(AX*8), Y7, Y7
+	VMOVUPD Y6, (DI)(AX*8)
+	VMOVUPD Y7, 32(DI)(AX*8)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT gloop4
+	VZEROUPPER
+	MOVB $1, ret+56(FP)
+	RET
+gbad:
+	VZEROUPPER
+	MOVB $0, ret+56(FP)
+	RET

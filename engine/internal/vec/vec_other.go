@@ -20,3 +20,7 @@ func addScaledFilterAVX2(out, l, p *float64, n int, q, t float64, perm *uint32) 
 }
 
 func filterAVX2(out, v *float64, n int, t float64, perm *uint32) int { panic("vec: no AVX2 kernel") }
+
+func gatherAddScaledAVX2(dst, l, p *float64, idx *int32, n, np int, q float64) bool {
+	panic("vec: no AVX2 kernel")
+}

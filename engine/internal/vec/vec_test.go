@@ -296,10 +296,15 @@ func TestPostKernelsNoAllocs(t *testing.T) {
 	l := make([]float64, 1000)
 	p := make([]float64, 1000)
 	out := make([]float64, 1000)
+	idx := make([]int32, 300)
+	for j := range idx {
+		idx[j] = int32(j * 3)
+	}
 	if n := testing.AllocsPerRun(100, func() {
 		AddScaledTo(out, l, 2, p)
 		AddScaledFilter(out, l, 2, p, 0)
 		Filter(out, l, 0)
+		GatherAddScaled(out[:300], l, 2, p, idx)
 	}); n != 0 {
 		t.Fatalf("%v allocations", n)
 	}
@@ -335,4 +340,120 @@ func BenchmarkAddScaledTo(b *testing.B) {
 
 func BenchmarkFilter(b *testing.B) {
 	benchPost(b, func(l, p, out []float64) int { return Filter(out, l, 1.96) })
+}
+
+func TestGatherAddScaledMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 100, 1064} {
+		for range 20 {
+			np := 1 + rng.IntN(3000)
+			p := randVec(rng, np)
+			l := randVec(rng, n+2)
+			idx := make([]int32, n+2)
+			for j := range idx {
+				idx[j] = int32(rng.IntN(np))
+			}
+			idx[rng.IntN(len(idx))] = int32(np - 1) // the largest valid index
+			q := (rng.Float64() - 0.5) * 1e3
+			want := make([]float64, n)
+			gatherAddScaledGo(want, l, q, p, idx)
+			for j := range want { // the definition, element by element
+				if v := l[j] + float64(q*p[idx[j]]); math.Float64bits(v) != math.Float64bits(want[j]) {
+					t.Fatal("gatherAddScaledGo differs from its definition")
+				}
+			}
+			got := randVec(rng, n)
+			GatherAddScaled(got, l, q, p, idx)
+			if !same(got, want) {
+				t.Fatalf("n=%d: kernel %s differs from the Go version", n, Kernel)
+			}
+			// In place: dst is l.
+			inPlace := append([]float64(nil), l[:n]...)
+			GatherAddScaled(inPlace, inPlace, q, p, idx)
+			if !same(inPlace, want) {
+				t.Fatalf("n=%d: in-place kernel %s differs from the Go version", n, Kernel)
+			}
+		}
+	}
+}
+
+func TestGatherAddScaledBounds(t *testing.T) {
+	for _, n := range []int{3, 8, 16, 21} {
+		for _, bad := range []int32{-1, 50, math.MaxInt32, math.MinInt32} {
+			for _, at := range []int{0, n - 1} {
+				idx := make([]int32, n)
+				idx[at] = bad
+				dst := make([]float64, n)
+				func() {
+					defer func() {
+						if recover() == nil {
+							t.Fatalf("n=%d: index %d at %d did not panic", n, bad, at)
+						}
+					}()
+					GatherAddScaled(dst, make([]float64, n), 1, make([]float64, 50), idx)
+				}()
+			}
+		}
+	}
+}
+
+func TestFilterInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range []int{0, 5, 16, 33, 1000} {
+		for range 20 {
+			v := randVec(rng, n)
+			th := (rng.Float64() - 0.5) * 1e-3
+			want := make([]float64, n)
+			c := filterGo(want, v, th)
+			got := append([]float64(nil), v...)
+			if k := Filter(got, got, th); k != c || !same(got[:c], want[:c]) {
+				t.Fatalf("n=%d: in-place Filter differs", n)
+			}
+		}
+	}
+}
+
+// benchGather: 350 scenarios of an account's tail gathered from a
+// 10,000-scenario instrument vector, warm (all in cache) or cold (a
+// different one of 2,000 instrument vectors, 160 MB, every call).
+func benchGather(b *testing.B, cold bool, f func(dst, l []float64, p []float64, idx []int32)) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const n, m = 10000, 350
+	rows := 1
+	if cold {
+		rows = 2000
+	}
+	ps := make([][]float64, rows)
+	for i := range ps {
+		ps[i] = make([]float64, n)
+		for k := range ps[i] {
+			ps[i][k] = rng.NormFloat64()
+		}
+	}
+	idx := make([]int32, m)
+	for j := range idx {
+		idx[j] = int32(rng.IntN(n))
+	}
+	l, dst := make([]float64, m), make([]float64, m)
+	i := 0
+	for b.Loop() {
+		f(dst, l, ps[i%rows], idx)
+		i = (i + 1) % rows
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*m), "ns/elem")
+}
+
+func BenchmarkGatherAddScaled(b *testing.B) {
+	for _, cold := range []bool{false, true} {
+		name := "warm"
+		if cold {
+			name = "cold"
+		}
+		b.Run(name, func(b *testing.B) {
+			benchGather(b, cold, func(dst, l, p []float64, idx []int32) { GatherAddScaled(dst, l, 0.5, p, idx) })
+		})
+		b.Run(name+"-go", func(b *testing.B) {
+			benchGather(b, cold, func(dst, l, p []float64, idx []int32) { gatherAddScaledGo(dst, l, 0.5, p, idx) })
+		})
+	}
 }
