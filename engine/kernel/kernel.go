@@ -280,12 +280,59 @@ func lossAt(c *instrumentCalc, model accel.LossModel, x, vm float64) float64 {
 	return -(c.prep.ValueAfterShock(x, vm) - c.value) * c.mult
 }
 
-// revalue writes the losses of every instrument on scenarios [s0, s1).
+// revalue writes the losses of every instrument on scenarios [s0, s1) (at
+// most BlockScenarios of them). Under full revaluation it gathers each
+// underlying's log-returns on the block (x is row-major, scenarios ×
+// underlyings) with their exponentials, once, and revalues each option on
+// the whole block with one pricing.Prepared.ValuesAfterShocks call, which
+// is bit for bit lossAt's ValueAfterShock per scenario.
 func revalue(job *accel.RiskJob, calc []instrumentCalc, set scenarioSet, s0, s1, s int, loss []float64) {
 	u := job.Underlyings
+	n := s1 - s0
+	// Gathered shocks: underlying k's at [k·n, (k+1)·n). Jobs with up to
+	// underlyingsOnStack underlyings keep them on the stack.
+	const underlyingsOnStack = 64
+	var xBuf, exBuf, vmBuf [underlyingsOnStack * BlockScenarios]float64
+	xs, exs, vms := xBuf[:], exBuf[:], vmBuf[:]
+	full := job.Model == accel.FullRevaluation && n <= BlockScenarios
+	if full {
+		if u > underlyingsOnStack {
+			xs, exs = make([]float64, u*n), make([]float64, u*n)
+			vms = make([]float64, u*n)
+		}
+		xs, exs, vms = xs[:u*n], exs[:u*n], vms[:u*n]
+		for k := range n {
+			row := set.x[(s0+k)*u : (s0+k+1)*u]
+			for j, x := range row {
+				xs[j*n+k] = x
+			}
+			if set.volMul != nil {
+				for j, v := range set.volMul[(s0+k)*u : (s0+k+1)*u] {
+					vms[j*n+k] = v
+				}
+			}
+		}
+		for i, x := range xs {
+			exs[i] = pricing.Exp(x)
+		}
+	}
+	var vals [BlockScenarios]float64
 	for i := range calc {
 		c := &calc[i]
 		row := loss[i*s+s0 : i*s+s1]
+		if full && c.kind != accel.Spot && c.kind != accel.Future {
+			g := c.u * n
+			var vm []float64
+			if set.volMul != nil {
+				vm = vms[g : g+n]
+			}
+			v := vals[:n]
+			c.prep.ValuesAfterShocks(xs[g:g+n], exs[g:g+n], vm, v)
+			for k, vk := range v {
+				row[k] = -(vk - c.value) * c.mult // lossAt's expression
+			}
+			continue
+		}
 		for k := range row {
 			sc := (s0 + k) * u
 			vm := 1.0

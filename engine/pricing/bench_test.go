@@ -1,6 +1,7 @@
 package pricing
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -118,4 +119,98 @@ func BenchmarkImpliedVol(b *testing.B) {
 	}
 	sinkF = s
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "solves/s")
+}
+
+// shockBook is benchMix prepared, with shocks of a 3 % daily volatility
+// and their exponentials.
+func shockBook(b *testing.B) (ps []Prepared, x, ex []float64) {
+	mix := benchMix(1024)
+	ps = make([]Prepared, len(mix))
+	for i, in := range mix {
+		p, err := Prepare(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps[i] = p
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	x = make([]float64, 4096)
+	ex = make([]float64, len(x))
+	for i := range x {
+		x[i] = 0.03 * rng.NormFloat64()
+		ex[i] = Exp(x[i])
+	}
+	return ps, x, ex
+}
+
+// BenchmarkValuesAfterShocks revalues each option of the book on a block
+// of 32 shocks per call (the risk kernel's pattern): ns per revaluation.
+func BenchmarkValuesAfterShocks(b *testing.B) {
+	ps, x, ex := shockBook(b)
+	const block = 32
+	out := make([]float64, block)
+	b.ReportAllocs()
+	b.ResetTimer()
+	s := 0.0
+	revals := 0
+	for i := 0; i < b.N; i++ {
+		o := (i * block) & 4095
+		ps[i&1023].ValuesAfterShocks(x[o:o+block], ex[o:o+block], nil, out)
+		s += out[block-1]
+		revals += block
+	}
+	sinkF = s
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(revals), "ns/reval")
+	b.ReportMetric(float64(revals)/b.Elapsed().Seconds(), "revaluations/s")
+}
+
+// BenchmarkComputeBatch is BenchmarkCompute's book through ComputeBatch,
+// 64 options per call: ns per option.
+func BenchmarkComputeBatch(b *testing.B) {
+	mix := benchMix(1024)
+	const batch = 64
+	out := make([]Greeks, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var acc Greeks
+	options := 0
+	for i := 0; i < b.N; i++ {
+		o := (i * batch) & 1023
+		if err := ComputeBatch(mix[o:o+batch], out); err != nil {
+			b.Fatal(err)
+		}
+		acc.Price += out[0].Price
+		acc.Delta += out[batch/2].Delta
+		acc.Volga += out[batch-1].Volga
+		options += batch
+	}
+	sinkG = acc
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(options), "ns/option")
+	b.ReportMetric(float64(options)/b.Elapsed().Seconds(), "options/s")
+}
+
+// BenchmarkValuesAfterShocksVolMul is BenchmarkValuesAfterShocks with a
+// vol multiplier per shock (vol-of-vol scenarios).
+func BenchmarkValuesAfterShocksVolMul(b *testing.B) {
+	ps, x, ex := shockBook(b)
+	rng := rand.New(rand.NewPCG(15, 16))
+	vm := make([]float64, len(x))
+	for i := range vm {
+		vm[i] = math.Exp(0.1 * rng.NormFloat64())
+	}
+	const block = 32
+	out := make([]float64, block)
+	b.ReportAllocs()
+	b.ResetTimer()
+	s := 0.0
+	revals := 0
+	for i := 0; i < b.N; i++ {
+		o := (i * block) & 4095
+		ps[i&1023].ValuesAfterShocks(x[o:o+block], ex[o:o+block], vm[o:o+block], out)
+		s += out[block-1]
+		revals += block
+	}
+	sinkF = s
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(revals), "ns/reval")
+	b.ReportMetric(float64(revals)/b.Elapsed().Seconds(), "revaluations/s")
 }

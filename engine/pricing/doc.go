@@ -68,11 +68,28 @@
 // Exponentials and logarithms are series evaluations (≤ 2 ulp against the
 // math package) written to be reproducible bit for bit on every platform.
 //
+// # Determinism
+//
+// Every result is reproducible bit for bit on every platform: the Go spec
+// lets a compiler fuse x*y+z into one FMA (arm64 and GOAMD64=v3 do), so
+// every product that feeds a sum is rounded explicitly, float64(x*y), and
+// the batch paths evaluate exactly the scalar expressions. TestGoldenBits
+// pins a hash of the results; run the tests with GOAMD64=v3 to check that
+// nothing fuses. (The math package's Exp and Log, used only outside the
+// fast functions' ranges — subnormal and overflowing results — are the
+// one platform-dependent piece.)
+//
 // # Performance
 //
 // Compute (price and all Greeks) and Prepared.ValueAfterShock (the Monte
-// Carlo revaluation: no logarithm, two exponentials) do not allocate;
-// see the benchmarks in bench_test.go.
+// Carlo revaluation: no logarithm, two exponentials) do not allocate. One
+// option is a ~125-cycle dependency chain (S/K → log → d1 → exp → Greeks)
+// that the processor cannot overlap with the next call's, so the batch
+// forms, ComputeBatch and Prepared.ValuesAfterShocks, run each stage of
+// the formula over a chunk of options or shocks before the next stage,
+// with the exponential, logarithm and Mills ratio written out as loops
+// (vecmath.go): the chains overlap and no stage pays a call per element.
+// They return exactly the scalar functions' numbers. See bench_test.go.
 package pricing
 
 //go:generate go run ./internal/tablegen -o tables.go

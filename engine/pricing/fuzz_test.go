@@ -7,8 +7,8 @@ import (
 )
 
 // FuzzCompute: valid inputs never give NaN or ±Inf (ErrRange instead),
-// invalid ones are errors, nothing panics, and Price, Prepare and Compute
-// agree.
+// invalid ones are errors, nothing panics, and Price, Prepare, Compute,
+// ComputeBatch and ValuesAfterShocks agree.
 func FuzzCompute(f *testing.F) {
 	f.Add(uint8(1), uint8(1), 42.0, 40.0, 0.5, 0.1, 0.0, 0.2)
 	f.Add(uint8(2), uint8(2), 20.0, 20.0, 1.0/3, 0.09, 0.0, 0.25)
@@ -19,6 +19,15 @@ func FuzzCompute(f *testing.F) {
 		in := Inputs{Model: Model(m), Kind: Kind(k), S: S, K: K, T: T, R: r, Q: q, Sigma: sigma}
 		g, err := Compute(in)
 		isValid := valid(in.Model, in.Kind, S, K, T, r, q, sigma)
+		// ComputeBatch agrees bit for bit, in a chunk with other
+		// options around it.
+		batch := append(benchMix(5), in)
+		batch = append(batch, benchMix(3)...)
+		outs := make([]Greeks, len(batch))
+		berr := ComputeBatch(batch, outs)
+		if !sameGreeks(outs[5], g) || (berr == nil) != (err == nil) {
+			t.Fatalf("%+v: ComputeBatch %+v, %v; Compute %+v, %v", in, outs[5], berr, g, err)
+		}
 		switch {
 		case err == nil:
 			if !isValid {
@@ -39,6 +48,26 @@ func FuzzCompute(f *testing.F) {
 			t.Fatalf("%+v: unexpected error %v", in, err)
 		}
 		if p, err := Prepare(in); err == nil {
+			xs := []float64{-0.3, -0.01, 0, 0.02, 0.1, 0.5, 701, -900}
+			ex := make([]float64, len(xs))
+			vms := make([]float64, len(xs))
+			for i, x := range xs {
+				ex[i] = Exp(x)
+				vms[i] = sigma + float64(i)*0.25 // arbitrary, and 0 or negative at times
+			}
+			vals := make([]float64, len(xs))
+			for _, vm := range [][]float64{nil, vms} {
+				p.ValuesAfterShocks(xs, ex, vm, vals)
+				for i, x := range xs {
+					m := 1.0
+					if vm != nil {
+						m = vm[i]
+					}
+					if w := p.ValueAfterShock(x, m); !sameOrNaN(vals[i], w) {
+						t.Fatalf("%+v: ValuesAfterShocks[%d] %v, ValueAfterShock(%v, %v) %v", in, i, vals[i], x, m, w)
+					}
+				}
+			}
 			v := p.Value()
 			if math.IsNaN(v) || v < 0 || math.IsInf(v, 0) {
 				t.Fatalf("%+v: Prepared value %v", in, v)

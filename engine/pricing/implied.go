@@ -45,12 +45,12 @@ func ImpliedVol(in Inputs, price float64) (float64, error) {
 	}
 	df := expFast(-in.R * in.T)
 	x := lnRatio(in.S, in.K)
-	A := in.S * df
+	A := float64(in.S * df)
 	if in.Model == ModelBSM {
-		x += (in.R - in.Q) * in.T
-		A = in.S * expFast(-in.Q*in.T)
+		x += float64((in.R - in.Q) * in.T)
+		A = float64(in.S * expFast(-in.Q*in.T))
 	}
-	Kd := in.K * df
+	Kd := float64(in.K * df)
 	if !(A <= math.MaxFloat64 && Kd <= math.MaxFloat64) {
 		return 0, ErrRange
 	}
@@ -86,15 +86,15 @@ func ImpliedVol(in Inputs, price float64) (float64, error) {
 // with U = min(A, Kd) computed without cancellation, the vega B = ∂v/∂s,
 // and d1·d2.
 func otmEval(x, s, A, Kd float64) (v, w, B, d1d2 float64) {
-	d1 := x/s + 0.5*s
+	d1 := x/s + float64(0.5*s)
 	d2 := d1 - s
 	if x <= 0 {
 		B = A * (invSqrt2Pi * expFast(-0.5*d1*d1))
 	} else {
 		B = Kd * (invSqrt2Pi * expFast(-0.5*d2*d2))
 	}
-	bm1 := B * mills(math.Abs(d1))
-	bm2 := B * mills(math.Abs(d2))
+	bm1 := float64(B * mills(math.Abs(d1)))
+	bm2 := float64(B * mills(math.Abs(d2)))
 	aUp, aDn := bm1, A-bm1
 	if d1 > 0 {
 		aUp, aDn = A-bm1, bm1
@@ -156,14 +156,14 @@ func solveTotalVol(x, A, Kd, tv float64) (float64, error) {
 		if lower {
 			f = math.Log(v) - lnTarget
 			f1 = B / v
-			f2 = f1*d1d2/s - f1*f1
+			f2 = f1*d1d2/s - float64(f1*f1)
 		} else {
 			f = math.Log(w) - lnTarget
 			f1 = -B / w
-			f2 = f1*d1d2/s - f1*f1
+			f2 = f1*d1d2/s - float64(f1*f1)
 		}
 		step := -f / f1
-		if h := 1 - 0.5*step*f2/f1; h >= 0.5 && h <= 2 {
+		if h := 1 - float64(0.5*step*f2/f1); h >= 0.5 && h <= 2 {
 			step /= h // Halley's correction when it is tame
 		}
 		next := s + step

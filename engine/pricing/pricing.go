@@ -213,7 +213,8 @@ func Price(in Inputs) (float64, error) {
 }
 
 // Compute returns the option's value and all its Greeks. It does not
-// allocate.
+// allocate. ComputeBatch returns the same numbers for many options at
+// about half the cost per option.
 func Compute(in Inputs) (Greeks, error) {
 	// in stays in registers: no address is taken on this path.
 	if !valid(in.Model, in.Kind, in.S, in.K, in.T, in.R, in.Q, in.Sigma) {
@@ -263,22 +264,22 @@ func evaluate(in Inputs, all bool) Greeks {
 	carry := 0.0 // b = r − q under BSM, 0 under Black-76
 	if in.Model == ModelBSM {
 		carry = in.R - in.Q
-		x += carry * T
+		x += float64(carry * T)
 		dS = 1
 		if in.Q != 0 {
 			dS = expFast(-in.Q * T)
 		}
 	}
-	A := S * dS
-	Kd := K * df
+	A := float64(S * dS)
+	Kd := float64(K * df)
 	sqrtT := math.Sqrt(T)
-	s := in.Sigma * sqrtT
+	s := float64(in.Sigma * sqrtT)
 	call := in.Kind == Call
 	if !(s >= sTotalMin) {
 		return evaluateLimit(in, all, x, A, Kd, dS, carry, sqrtT)
 	}
 	invs := 1 / s
-	d1 := mulAdd(x, invs, 0.5*s)
+	d1 := mulAdd(x, invs, float64(0.5*s))
 	d2 := d1 - s
 	var B float64
 	if x <= 0 { // |d1| ≤ |d2|
@@ -287,7 +288,7 @@ func evaluate(in Inputs, all bool) Greeks {
 		B = Kd * (invSqrt2Pi * expFast(-0.5*d2*d2))
 	}
 	m1, m2 := mills2(math.Abs(d1), math.Abs(d2))
-	bm1, bm2 := B*m1, B*m2
+	bm1, bm2 := float64(B*m1), float64(B*m2)
 	// aUp = A·N(d1), aDn = A·N(−d1), kUp = Kd·N(d2), kDn = Kd·N(−d2).
 	var aUp, aDn, kUp, kDn float64
 	if d1 > 0 {
@@ -326,7 +327,7 @@ func evaluate(in Inputs, all bool) Greeks {
 		Delta: aN * invS,
 		Gamma: bS * invS * invs,
 		Vega:  vega,
-		Theta: in.R*v - carry*aN - 0.5*B*sigma*sigma*invs,
+		Theta: float64(in.R*v) - float64(carry*aN) - float64(0.5*B*sigma*sigma*invs),
 		Rho:   rho,
 		Vanna: -bS * d2c * invSigma,
 		Volga: vega * (d1c * d2c) * invSigma,
@@ -373,7 +374,7 @@ func evaluateLimit(in Inputs, all bool, x, A, Kd, dS, carry, sqrtT float64) (g G
 		g.Vega = A * invSqrt2Pi * sqrtT
 		g.Vanna = dS * invSqrt2Pi * sqrtT * 0.5
 	}
-	g.Theta = in.R*v - carry*aN
+	g.Theta = float64(in.R*v) - float64(carry*aN)
 	if in.Model == ModelBSM {
 		g.Rho = in.T * kN
 	} else {
