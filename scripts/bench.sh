@@ -22,9 +22,9 @@ runs=(
 	"./feedhandler/source:^(BenchmarkUDPReceiveQueued|BenchmarkUDPLoopback|BenchmarkPcapReplay)\$:$benchtime"
 	"./feedhandler:^BenchmarkReplay\$:$benchtime"
 	"./feedhandler/internal/srcbench:^BenchmarkSourceCompare\$:20000x"
-	"./engine/pricing:^(BenchmarkCompute|BenchmarkValueAfterShock|BenchmarkImpliedVol)\$:$benchtime"
-	"./engine/tail:^(BenchmarkCompute|BenchmarkPostTrade)\$:$benchtime"
-	"./engine/kernel:^(BenchmarkRevalue|BenchmarkAggregate)\$:$benchtime"
+	"./engine/pricing:^(BenchmarkCompute|BenchmarkComputeBatch|BenchmarkValueAfterShock|BenchmarkValuesAfterShocks|BenchmarkImpliedVol)\$:$benchtime"
+	"./engine/tail:^(BenchmarkCompute|BenchmarkAccountResetWith|BenchmarkPostTrade)\$:$benchtime"
+	"./engine/kernel:^(BenchmarkRevalue|BenchmarkAggregate|BenchmarkRiskBatch)\$:3x"
 	"./engine:^BenchmarkReferenceEpoch\$:3x"
 	"./engine:^BenchmarkCheck\$:50000x"
 )
