@@ -221,7 +221,7 @@ func (e *Engine) sync(st *acctState, ep *epoch.Epoch, sc *tail.Scratch) {
 // (their entry price when there is no epoch yet, so no P&L is invented).
 func (e *Engine) markValue(idx int, ep *epoch.Epoch, entry float64) float64 {
 	in := &e.master.Instruments[idx]
-	spot, _, _ := e.Mark(in.Underlying)
+	spot := e.spot(in.Underlying)
 	switch in.Kind {
 	case instrument.Spot:
 		return spot
@@ -271,21 +271,15 @@ func (e *Engine) equity(st *acctState, ep *epoch.Epoch, now time.Time) (eq float
 	return e.cfg.Margin.WeightedCollateral(bal) + upnl, upnl, expired
 }
 
-// stale reports whether underlying u's mark is stale.
-func (e *Engine) stale(u int) bool {
-	_, _, s := e.Mark(u)
-	return s
-}
-
 // anyStale reports whether any underlying the account holds, or extra
-// (≥ 0), is stale.
-func (e *Engine) anyStale(st *acctState, extra int) bool {
-	if extra >= 0 && e.stale(extra) {
+// (≥ 0), is stale at wall-clock nowNs.
+func (e *Engine) anyStale(st *acctState, extra int, nowNs int64) bool {
+	if extra >= 0 && e.staleAt(extra, nowNs) {
 		return true
 	}
 	for _, p := range st.acct.Positions {
 		idx, _ := e.master.Index(p.Instrument)
-		if e.stale(e.master.Instruments[idx].Underlying) {
+		if e.staleAt(e.master.Instruments[idx].Underlying, nowNs) {
 			return true
 		}
 	}
@@ -336,8 +330,7 @@ func (e *Engine) requirement(st *acctState, ep *epoch.Epoch, res tail.Result, id
 			}
 			meas.Stress += post - pre
 		}
-		spot, _, _ := e.Mark(u)
-		cs.delta = append(cs.delta, math.Abs(d)*spot)
+		cs.delta = append(cs.delta, math.Abs(d)*e.spot(u))
 	}
 	if ou >= 0 && !found {
 		row := ep.Result.InstrumentStress[idx*pts : (idx+1)*pts]
@@ -346,8 +339,7 @@ func (e *Engine) requirement(st *acctState, ep *epoch.Epoch, res tail.Result, id
 			post = max(post, q*row[x])
 		}
 		meas.Stress += post
-		spot, _, _ := e.Mark(ou)
-		cs.delta = append(cs.delta, math.Abs(q*ep.Result.Greeks[idx].Delta)*spot)
+		cs.delta = append(cs.delta, math.Abs(q*ep.Result.Greeks[idx].Delta)*e.spot(ou))
 	}
 	meas.DeltaNotional = cs.delta
 	return e.cfg.Margin.Require(&meas)
@@ -412,7 +404,7 @@ func (e *Engine) Check(o Order) Verdict {
 	v.Accept, v.Reason = margin.Decide(margin.Check{
 		PreIM: pre.IM, PostIM: postReq.IM, PostEquity: v.PostEquity,
 		CreditLimit:        st.acct.Credit.Limit,
-		Stale:              e.anyStale(st, e.master.Instruments[idx].Underlying),
+		Stale:              e.anyStale(st, e.master.Instruments[idx].Underlying, now.UnixNano()),
 		AttestationExpired: expired,
 	})
 	if st.live.overflow && !v.Accept {
@@ -489,7 +481,7 @@ func (e *Engine) status(st *acctState, ep *epoch.Epoch, cs *checkScratch) Status
 		WeightedCollateral: e.cfg.Margin.WeightedCollateral(bal), Requirement: req,
 		VaR: st.live.res.VaR, ES: st.live.res.ES, Stress: st.live.stressT,
 		HealthFactor: margin.HealthFactor(eq, req.MM), State: margin.StateOf(eq, req.IM, req.MM),
-		Stale: e.anyStale(st, -1), AttestationExpired: expired,
+		Stale: e.anyStale(st, -1, now.UnixNano()), AttestationExpired: expired,
 	}
 	if ep != nil {
 		s.Epoch = ep.ID

@@ -281,14 +281,21 @@ func (e *Engine) SetMark(u int, price float64, stale bool) {
 // and whether it is stale now: flagged by the feed, never updated, or older
 // than the policy's MarkAgeMax.
 func (e *Engine) Mark(u int) (price float64, updated time.Time, stale bool) {
-	m := &e.marks[u]
-	price = math.Float64frombits(m.bits.Load())
-	ns := m.updated.Load()
+	ns := e.marks[u].updated.Load()
 	if ns != 0 {
 		updated = time.Unix(0, ns)
 	}
-	stale = m.stale.Load() || ns == 0 || e.now().UnixNano()-ns > int64(e.cfg.Margin.MarkAgeMax)
-	return price, updated, stale
+	return e.spot(u), updated, e.staleAt(u, e.now().UnixNano())
+}
+
+// spot is underlying u's current price.
+func (e *Engine) spot(u int) float64 { return math.Float64frombits(e.marks[u].bits.Load()) }
+
+// staleAt reports whether underlying u's mark is stale at wall-clock nowNs.
+func (e *Engine) staleAt(u int, nowNs int64) bool {
+	m := &e.marks[u]
+	ns := m.updated.Load()
+	return m.stale.Load() || ns == 0 || nowNs-ns > int64(e.cfg.Margin.MarkAgeMax)
 }
 
 // MarkAllFresh stamps every underlying's current mark as updated now: for

@@ -156,6 +156,8 @@ func human(v float64, unit string) string {
 		return fmt.Sprintf("%.1f µs (%s)", v/1e3, strings.TrimSuffix(unit, "-ns"))
 	case strings.HasSuffix(unit, "-ns"):
 		return fmt.Sprintf("%.0f ns (%s)", v, strings.TrimSuffix(unit, "-ns"))
+	case (strings.HasPrefix(unit, "ns/") || strings.HasSuffix(unit, "-ns/pkt")) && v < 10:
+		return fmt.Sprintf("%.3g %s", v, unit)
 	case strings.HasPrefix(unit, "ns/") || strings.HasSuffix(unit, "-ns/pkt"):
 		return fmt.Sprintf("%.0f %s", v, unit)
 	}
