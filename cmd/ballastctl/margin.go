@@ -38,7 +38,7 @@ type marginAccount struct {
 type marginOutput struct {
 	Epoch struct {
 		ID         uint64  `json:"id"`
-		Seed       uint64  `json:"seed"`
+		Seed       uint64  `json:"seed,string"` // a string: 64-bit seeds lose digits as JSON numbers in most readers
 		Hash       string  `json:"hash"`
 		Backend    string  `json:"backend"`
 		Scenarios  int     `json:"scenarios"`
