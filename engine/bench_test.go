@@ -112,21 +112,17 @@ func BenchmarkCheck(b *testing.B) {
 	}
 	const ordersN = 8192
 	hot := accts[:64] // a few busy accounts: their vectors stay in cache
+	// typical is an order of 1–10 % (at least one contract) of one of a's
+	// positions.
+	typical := func(a AccountInfo, rng *rand.Rand) Order {
+		st := e.state(a.ID)
+		p := st.acct.Positions[rng.IntN(len(st.acct.Positions))]
+		q := max(1, int64(float64(abs64(p.Qty))*(0.01+0.09*rng.Float64())))
+		return Order{Account: a.ID, Instrument: p.Instrument, Side: Side(1 + rng.IntN(2)), Qty: q}
+	}
 	mix := map[string]func(rng *rand.Rand) Order{
-		"typical-hot": func(rng *rand.Rand) Order {
-			a := hot[rng.IntN(len(hot))]
-			st := e.state(a.ID)
-			p := st.acct.Positions[rng.IntN(len(st.acct.Positions))]
-			q := max(1, int64(float64(abs64(p.Qty))*(0.01+0.09*rng.Float64())))
-			return Order{Account: a.ID, Instrument: p.Instrument, Side: Side(1 + rng.IntN(2)), Qty: q}
-		},
-		"typical": func(rng *rand.Rand) Order {
-			a := accts[rng.IntN(len(accts))]
-			st := e.state(a.ID)
-			p := st.acct.Positions[rng.IntN(len(st.acct.Positions))]
-			q := max(1, int64(float64(abs64(p.Qty))*(0.01+0.09*rng.Float64())))
-			return Order{Account: a.ID, Instrument: p.Instrument, Side: Side(1 + rng.IntN(2)), Qty: q}
-		},
+		"typical-hot": func(rng *rand.Rand) Order { return typical(hot[rng.IntN(len(hot))], rng) },
+		"typical":     func(rng *rand.Rand) Order { return typical(accts[rng.IntN(len(accts))], rng) },
 		"new-instrument": func(rng *rand.Rand) Order {
 			a := accts[rng.IntN(len(accts))]
 			st := e.state(a.ID)

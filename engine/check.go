@@ -293,8 +293,17 @@ type checkScratch struct {
 	delta []float64
 }
 
-func (e *Engine) getScratch() *checkScratch {
-	return e.scratch.Get().(*checkScratch)
+// open starts a reader's operation: it holds the current epoch (nil before
+// the first) and takes scratch memory; close gives both back.
+func (e *Engine) open() (*epoch.Epoch, *checkScratch) {
+	return e.epochs.Acquire(), e.scratch.Get().(*checkScratch)
+}
+
+func (e *Engine) close(ep *epoch.Epoch, cs *checkScratch) {
+	if ep != nil {
+		ep.Release()
+	}
+	e.scratch.Put(cs)
 }
 
 // requirement is st's margin requirement with tail result res, including an
@@ -366,12 +375,8 @@ func (e *Engine) Check(o Order) Verdict {
 	if o.Side == Sell {
 		q = -q
 	}
-	ep := e.epochs.Acquire()
-	if ep != nil {
-		defer ep.Release()
-	}
-	cs := e.getScratch()
-	defer e.scratch.Put(cs)
+	ep, cs := e.open()
+	defer e.close(ep, cs)
 	now := e.now()
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -459,12 +464,8 @@ func (e *Engine) Status(id uint64) (Status, error) {
 	if st == nil {
 		return Status{}, fmt.Errorf("%w: %d", ErrUnknownAccount, id)
 	}
-	ep := e.epochs.Acquire()
-	if ep != nil {
-		defer ep.Release()
-	}
-	cs := e.getScratch()
-	defer e.scratch.Put(cs)
+	ep, cs := e.open()
+	defer e.close(ep, cs)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return e.status(st, ep, cs), nil
@@ -523,12 +524,8 @@ func (e *Engine) ApplyFill(f Fill) error {
 	if f.Side == Sell {
 		q = -q
 	}
-	ep := e.epochs.Acquire()
-	if ep != nil {
-		defer ep.Release()
-	}
-	cs := e.getScratch()
-	defer e.scratch.Put(cs)
+	ep, cs := e.open()
+	defer e.close(ep, cs)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if _, err := st.acct.ApplyFill(f.Instrument, q, f.Price, e.master.Instruments[idx].Multiplier); err != nil {
@@ -598,12 +595,8 @@ type Notice struct {
 // returns the state changes since the previous sweep (the first sweep
 // reports every account not HEALTHY).
 func (e *Engine) Sweep() []Notice {
-	ep := e.epochs.Acquire()
-	if ep != nil {
-		defer ep.Release()
-	}
-	cs := e.getScratch()
-	defer e.scratch.Put(cs)
+	ep, cs := e.open()
+	defer e.close(ep, cs)
 	e.mu.RLock()
 	order := append([]*acctState(nil), e.order...)
 	e.mu.RUnlock()

@@ -105,6 +105,8 @@ func TestNoAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkAccumulate compares the selected kernel with the Go loop that
+// specifies it.
 func BenchmarkAccumulate(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	const rows = 2000
@@ -116,27 +118,17 @@ func BenchmarkAccumulate(b *testing.B) {
 		qty[j] = float64(j + 1)
 	}
 	var dst [Block]float64
-	for b.Loop() {
-		Accumulate(dst[:], base, Block, 0, idx, qty)
+	for _, k := range []struct {
+		name string
+		fn   func(dst []float64, base []float64, stride, off int, idx []uint32, qty []float64)
+	}{{Kernel, Accumulate}, {"go", accumulateGo}} {
+		b.Run(k.name, func(b *testing.B) {
+			for b.Loop() {
+				k.fn(dst[:], base, Block, 0, idx, qty)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*20*Block), "ns/madd")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*20*Block), "ns/madd")
-}
-
-func BenchmarkAccumulateGo(b *testing.B) {
-	rng := rand.New(rand.NewPCG(3, 3))
-	const rows = 2000
-	base := randVec(rng, rows*Block)
-	idx := make([]uint32, 20)
-	qty := make([]float64, 20)
-	for j := range idx {
-		idx[j] = uint32(rng.IntN(rows))
-		qty[j] = float64(j + 1)
-	}
-	var dst [Block]float64
-	for b.Loop() {
-		accumulateGo(dst[:], base, Block, 0, idx, qty)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*20*Block), "ns/madd")
 }
 
 func BenchmarkAddScaled(b *testing.B) {
