@@ -315,7 +315,10 @@ func (e *Engine) requirement(st *acctState, ep *epoch.Epoch, res tail.Result, id
 	meas := margin.Measures{VaR: res.VaR, ES: res.ES, PD: st.acct.Credit.PD, LGD: st.acct.Credit.LGD,
 		HasPositions: len(st.acct.Positions) > 0}
 	if ep == nil {
-		return e.cfg.Margin.Require(&meas)
+		// No epoch, no risk figures: the requirement is reported as zero
+		// and every check is refused with ReasonNoRiskEpoch before it is
+		// used.
+		return margin.Requirement{Driver: "no epoch"}
 	}
 	pts := ep.Meta.(*snapshot).points
 	meas.Stress = lv.stressT
@@ -446,6 +449,10 @@ type Status struct {
 	// AttestationExpired says an attestation backing the verified tier has
 	// expired.
 	AttestationExpired bool
+	// RiskUnknown says the requirement cannot be computed until the next
+	// epoch (too many fills since this one): IM and MM are NaN and State is
+	// the last state a sweep established.
+	RiskUnknown bool
 	// Positions are the holdings with their current marks.
 	Positions []PositionStatus
 }
@@ -483,6 +490,9 @@ func (e *Engine) status(st *acctState, ep *epoch.Epoch, cs *checkScratch) Status
 		VaR: st.live.res.VaR, ES: st.live.res.ES, Stress: st.live.stressT,
 		HealthFactor: margin.HealthFactor(eq, req.MM), State: margin.StateOf(eq, req.IM, req.MM),
 		Stale: e.anyStale(st, -1, now.UnixNano()), AttestationExpired: expired,
+	}
+	if math.IsNaN(req.IM) {
+		s.RiskUnknown, s.State, s.HealthFactor = true, st.last, 0
 	}
 	if ep != nil {
 		s.Epoch = ep.ID
@@ -604,6 +614,10 @@ func (e *Engine) Sweep() []Notice {
 	for _, st := range order {
 		st.mu.Lock()
 		s := e.status(st, ep, cs)
+		if s.RiskUnknown {
+			st.mu.Unlock()
+			continue // no new information until the next epoch
+		}
 		from := st.last
 		if !st.hasLast {
 			from = margin.Healthy

@@ -41,7 +41,8 @@ import (
 const (
 	// LegsMax bounds the fills an account accumulates between epochs that
 	// move it away from its epoch snapshot (distinct instruments); beyond
-	// it, orders that add risk are refused until the next epoch.
+	// it, the account's orders are refused (no risk epoch) until the next
+	// epoch snapshots its positions.
 	LegsMax = tail.LegsMax - 1
 	// HorizonDaysMax bounds the margin horizon.
 	HorizonDaysMax = 30

@@ -86,6 +86,10 @@ func TestNoEpochFailsClosed(t *testing.T) {
 	if v.Accept || v.Reason != margin.ReasonNoRiskEpoch || v.Epoch != 0 {
 		t.Fatalf("verdict without an epoch: %+v", v)
 	}
+	s, err := f.e.Status(1001)
+	if err != nil || s.Epoch != 0 || s.Requirement.Driver != "no epoch" || s.Requirement.IM != 0 || s.VaR != 0 || math.IsNaN(s.HealthFactor) {
+		t.Fatalf("status without an epoch: %+v %v", s, err)
+	}
 	// Even a risk-reducing order: without an epoch nothing is known.
 	v = f.e.Check(Order{Account: 1001, Instrument: 1, Side: Sell, Qty: 1})
 	if v.Accept || v.Reason != margin.ReasonNoRiskEpoch {
@@ -507,5 +511,57 @@ func TestIncrementalAgainstMaterialised(t *testing.T) {
 	got := tail.PostTrade(acct, &ep.Instruments[idx], -7, tail.NewScratch(len(l)))
 	if got != want {
 		t.Fatalf("incremental %+v, materialised %+v", got, want)
+	}
+}
+
+// More fills since the epoch than the legs the incremental kernel carries:
+// the account's orders are refused until the next epoch, which snapshots
+// them.
+func TestLegsOverflowFailsClosed(t *testing.T) {
+	m, err := instrument.Load("../bench/workload/demo/master.json", asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := account.Load("../bench/workload/demo/accounts.json.gz", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig(&kernel.Reference{})
+	cfg.Scenarios = 500
+	cfg.Now = func() time.Time { return asOf }
+	e, err := New(cfg, m, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.MarkAllFresh()
+	if _, err := e.RunEpoch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	id := e.Accounts()[0].ID
+	if len(m.Instruments) <= LegsMax {
+		t.Fatalf("the demo master has only %d instruments", len(m.Instruments))
+	}
+	for i := 0; i <= LegsMax; i++ {
+		if err := e.ApplyFill(Fill{Account: id, Instrument: m.Instruments[i].ID, Side: Buy, Qty: 1, Price: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := e.Check(Order{Account: id, Instrument: m.Instruments[0].ID, Side: Sell, Qty: 1})
+	if v.Accept || v.Reason != margin.ReasonNoRiskEpoch {
+		t.Fatalf("after %d fills since the epoch: %+v", LegsMax+1, v)
+	}
+	if s, _ := e.Status(id); !s.RiskUnknown {
+		t.Fatalf("status does not say the risk is unknown: %+v", s)
+	}
+	for _, n := range e.Sweep() {
+		if n.Account == id {
+			t.Fatalf("a sweep changed the state of an account whose risk is unknown: %+v", n)
+		}
+	}
+	if _, err := e.RunEpoch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.Check(Order{Account: id, Instrument: m.Instruments[0].ID, Side: Sell, Qty: 1}); v.Reason == margin.ReasonNoRiskEpoch {
+		t.Fatalf("the next epoch did not take the fills in: %+v", v)
 	}
 }

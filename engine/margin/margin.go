@@ -222,6 +222,14 @@ func (c *Config) Require(m *Measures) Requirement {
 	if m.HasPositions {
 		take(c.Floor, "floor")
 	}
+	// A measure that could not be computed (NaN) makes the requirement
+	// unknown, never smaller: NaN fails every comparison in Decide, so the
+	// verdict fails closed.
+	unknown := c.Models.Scenarios && (m.ES != m.ES || m.VaR != m.VaR) || c.Models.Stress && m.Stress != m.Stress
+	if unknown {
+		nan := math.NaN()
+		return Requirement{Base: nan, Driver: "unknown", Credit: nan, Concentration: nan, IM: nan, MM: nan}
+	}
 	r.Credit = m.PD * m.LGD * r.Base
 	for _, n := range m.DeltaNotional {
 		if over := n - c.ConcentrationThreshold; over > 0 {

@@ -168,3 +168,27 @@ func TestWeightedCollateral(t *testing.T) {
 		t.Fatalf("weighted collateral %v, want 2100", got)
 	}
 }
+
+// A measure that could not be computed never lowers the requirement: IM is
+// unknown and the verdict fails closed.
+func TestUnknownMeasureFailsClosed(t *testing.T) {
+	c := DefaultConfig()
+	for _, m := range []Measures{
+		{ES: math.NaN(), VaR: 5, Stress: 10, HasPositions: true},
+		{ES: 5, VaR: math.NaN(), Stress: 10, HasPositions: true},
+		{ES: 5, VaR: 5, Stress: math.NaN(), HasPositions: true},
+	} {
+		r := c.Require(&m)
+		if !math.IsNaN(r.IM) || !math.IsNaN(r.MM) || r.Driver != "unknown" {
+			t.Fatalf("%+v → %+v", m, r)
+		}
+		if ok, _ := Decide(Check{PreIM: r.IM, PostIM: r.IM, PostEquity: 1e12}); ok {
+			t.Fatal("an unknown requirement was accepted")
+		}
+	}
+	// A model that is not selected may be unknown.
+	c.Models = Models{Scenarios: true}
+	if r := c.Require(&Measures{ES: 5, VaR: 5, Stress: math.NaN(), HasPositions: true}); math.IsNaN(r.IM) {
+		t.Fatal("an unselected NaN measure poisoned IM")
+	}
+}
