@@ -6,16 +6,19 @@ import (
 	"errors"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ballast-risk/ballast/accel"
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
 	"github.com/ballast-risk/ballast/engine/instrument"
 	"github.com/ballast-risk/ballast/engine/kernel"
 	"github.com/ballast-risk/ballast/engine/margin"
+	"github.com/ballast-risk/ballast/engine/scenario"
 	"github.com/ballast-risk/ballast/engine/tail"
 )
 
@@ -563,5 +566,45 @@ func TestLegsOverflowFailsClosed(t *testing.T) {
 	}
 	if v := e.Check(Order{Account: id, Instrument: m.Instruments[0].ID, Side: Sell, Qty: 1}); v.Reason == margin.ReasonNoRiskEpoch {
 		t.Fatalf("the next epoch did not take the fills in: %+v", v)
+	}
+}
+
+// The models are selectable: delta-gamma-vega instead of full revaluation,
+// historical scenarios alone or after the Monte Carlo ones.
+func TestSelectableModels(t *testing.T) {
+	full := newFixture(t, nil)
+	full.epoch(t)
+	fs, _ := full.e.Status(1002)
+
+	dgv := newFixture(t, func(c *Config) { c.LossModel = accel.DeltaGammaVega })
+	dgv.epoch(t)
+	ds, _ := dgv.e.Status(1002)
+	if ds.ES == fs.ES || math.Abs(ds.ES-fs.ES) > 0.1*fs.ES {
+		t.Fatalf("delta-gamma-vega ES %v vs full %v", ds.ES, fs.ES)
+	}
+
+	csv := "date,AAA,BBB\n2020-03-16,-0.12,-0.15\n2020-03-17,0.06,0.05\n2020-03-18,-0.05,-0.09\n"
+	hist, err := scenario.ParseHistorical(strings.NewReader(csv), []string{"AAA", "BBB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	only := newFixture(t, func(c *Config) { c.Scenarios, c.Historical = 0, hist })
+	only.epoch(t)
+	if ep := only.e.Epochs().Current(); ep.Scenarios != 3 {
+		t.Fatalf("historical only: %d scenarios", ep.Scenarios)
+	}
+	hs, _ := only.e.Status(1001)
+	// 1000 AAA shares, worst day −12 %: with 3 scenarios k = 1 for both.
+	if want := -(100 * math.Expm1(-0.12)) * 1000; math.Abs(hs.VaR-want) > 1e-6 || math.Abs(hs.ES-want) > 1e-6 {
+		t.Fatalf("historical VaR %v ES %v, want %v", hs.VaR, hs.ES, want)
+	}
+	both := newFixture(t, func(c *Config) { c.Scenarios, c.Historical = 1000, hist })
+	both.epoch(t)
+	if ep := both.e.Epochs().Current(); ep.Scenarios != 1003 {
+		t.Fatalf("combined: %d scenarios", ep.Scenarios)
+	}
+	if _, err := New(Config{Margin: margin.DefaultConfig(), Backend: &kernel.Reference{}, HorizonDays: 2, Stress: scenario.DefaultStressConfig()},
+		full.e.master, &account.Set{}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("no scenarios at all: %v", err)
 	}
 }
