@@ -150,8 +150,9 @@ type Underlying struct {
 	// (`{"flat": σ}` or an engine/vol smile), kept raw so the engine can parse
 	// and replace it at run time.
 	Vol json.RawMessage
-	// ATMVol is the flat vol, or the "atm" hint of a smile; the Monte Carlo
-	// scenario generator diffuses the underlying with it.
+	// ATMVol is the flat vol, or a smile's "atm" field, as the file gives
+	// it. It is informational: the engine diffuses each underlying with
+	// its smile's 30-day at-the-money vol, read from the current surface.
 	ATMVol float64
 }
 

@@ -152,25 +152,13 @@ func (r *Reference) Risk(ctx context.Context, job *accel.RiskJob, out *accel.Ris
 					row := out.AccountLoss[a*s : (a+1)*s]
 					res := tail.Compute(row, spec, &sc)
 					out.VaR[a], out.ES[a] = res.VaR, res.ES
-					out.MeanLoss[a] = Mean(row)
+					out.MeanLoss[a] = tail.Mean(row)
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	return ctx.Err()
-}
-
-// Mean is the mean of v summed in index order (the DESIGN §5.1 mean loss).
-func Mean(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	var sum float64
-	for _, x := range v {
-		sum += x
-	}
-	return sum / float64(len(v))
 }
 
 // scenarioSet is the job's scenarios materialised: S×U log-returns and vol

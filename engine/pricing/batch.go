@@ -103,8 +103,9 @@ func computeChunk(in []Inputs, out []Greeks, sc *batchScratch) (bad uint32) {
 	args, phis, cs, As, Kds, invss, carries := argBuf[:n], phiBuf[:n], cBuf[:n], aBuf[:n], kdBuf[:n], invsBuf[:n], carBuf[:n]
 
 	// Stage 1: validation, S/K, √T, σ√T and the exponentials'
-	// arguments. A lane the fast path cannot price is marked bad and
-	// computes on harmless placeholders.
+	// arguments. A lane the fast path cannot price is marked bad, runs the
+	// stages on S = S/K = T = σ√T = 1 and r = q = 0 (which cannot fault), and
+	// is then priced by Compute instead.
 	for j := range in {
 		p := &in[j]
 		S, K, T, R, Q, sigma := p.S, p.K, p.T, p.R, p.Q, p.Sigma

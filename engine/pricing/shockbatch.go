@@ -52,8 +52,8 @@ func (p *Prepared) ValuesAfterShocks(x, ex, volMul, out []float64) {
 // shockChunkValues is ValuesAfterShocks on at most shockChunk elements:
 // the expressions of ValueAfterShock, stage by stage, each stage over
 // every element. Elements whose shocked total volatility is below
-// sTotalMin (priced by ValueAfterShock's σ→0 branch) are computed on a
-// placeholder and then redone by ValueAfterShock.
+// sTotalMin (priced by ValueAfterShock's σ→0 branch) run the stages on a
+// total volatility of 1 instead and are then priced by ValueAfterShock.
 func (p *Prepared) shockChunkValues(x, ex, vm, out []float64) {
 	n := len(x)
 	// d holds d1 of element j at j and its d2 at n+j; m their Mills
