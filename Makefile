@@ -5,7 +5,7 @@ FUZZTIME ?= 5s
 # Packages with goroutines sharing memory: always tested under the race detector.
 RACE_PKGS := ./feedhandler/... ./sim/... ./cmd/... ./engine/... ./accel/...
 
-.PHONY: all build run test test-unit test-race fuzz bench-smoke bench lint fmt vet deps nocgo clean
+.PHONY: all build run test test-unit test-race fuzz bench-smoke bench lint fmt vet deps nocgo clean hdl hdl-test gen gen-check
 
 all: build
 
@@ -19,9 +19,29 @@ build:
 run: build
 	./bin/ballastd
 
-## test: the whole suite — lint, vet, unit and integration tests, race, fuzz, benchmark smoke.
-test: deps lint vet nocgo test-unit test-race fuzz bench-smoke
+## test: the whole suite — lint, vet, generated files, RTL lint and testbenches,
+## unit and integration tests (the Verilator co-simulation included), race, fuzz,
+## benchmark smoke.
+test: deps lint vet nocgo gen-check hdl hdl-test test-unit test-race fuzz bench-smoke
 	@echo "make test: all checks passed"
+
+## hdl: build the Verilator simulation of the RTL (hdl/build/ballast-vsim),
+## installing Verilator from Debian's packages when it is missing.
+hdl:
+	@scripts/hdl.sh deps
+	$(MAKE) --no-print-directory -C hdl vsim
+
+## hdl-test: Verilator lint (-Wall) and every RTL testbench.
+hdl-test:
+	@scripts/hdl.sh all
+
+## gen: regenerate the function tables and the register map (Go, RTL, docs).
+gen:
+	$(GO) generate ./accel/...
+
+# gen-check fails when a generated file is stale.
+gen-check:
+	$(GO) run ./accel/internal/gen -root . -check
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
