@@ -74,15 +74,16 @@ int64_t AxiMemory::Word(uint64_t addr) const {
 }
 
 void AxiMemory::Commit() {
-  // Highest address first: the burst's first word (a completion's VALID)
-  // becomes visible last, and its release store publishes the others.
-  for (size_t k = pending_n_; k-- > 0;) {
+  // In address order: the burst's last word (a completion's VALID,
+  // docs/accel.md §3) becomes visible last, and its release store publishes
+  // the others.
+  for (size_t k = 0; k < pending_n_; k++) {
     const Pending& p = pending_[k];
     if (p.strb == 0xFF) {
       __atomic_store_n(reinterpret_cast<uint64_t*>(mem_ + p.word), p.data, __ATOMIC_RELEASE);
       continue;
     }
-    for (unsigned i = 8; i-- > 0;) {
+    for (unsigned i = 0; i < 8; i++) {
       if ((p.strb >> i) & 1u) {
         __atomic_store_n(mem_ + p.word + i, uint8_t(p.data >> (8 * i)), __ATOMIC_RELEASE);
       }

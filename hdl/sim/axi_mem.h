@@ -16,9 +16,9 @@
 //   each class is printed once to stderr and counted.
 // A write burst reaches host memory as a unit when its last beat arrives
 // (before its B response), the way a PCIe bridge turns it into one memory-
-// write TLP: beats are committed from the highest address down, each a
-// release store, so a host that sees the burst's first 8 bytes (a
-// completion's VALID flag, docs/accel.md §3) sees all of it. Write strobes
+// write TLP: beats are committed in address order, each a release store, so
+// a host that sees the burst's last 8 bytes (a completion's VALID flag,
+// docs/accel.md §3) sees all of it. Write strobes
 // are honoured (a partial beat is stored byte by byte).
 // Read data appear mem_latency_cycles after the AR handshake, then one beat a
 // cycle; bursts complete in order. With mem_stall_permille > 0 the slave
