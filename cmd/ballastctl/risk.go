@@ -11,6 +11,7 @@ import (
 	"math"
 
 	"github.com/ballast-risk/ballast/accel"
+	"github.com/ballast-risk/ballast/accel/cpu"
 	"github.com/ballast-risk/ballast/engine/kernel"
 	"github.com/ballast-risk/ballast/engine/riskfile"
 	"github.com/ballast-risk/ballast/internal/jsonfile"
@@ -28,18 +29,18 @@ type riskOutput struct {
 	EpochHash string  `json:"epoch_hash"`
 }
 
-// backendFor resolves --accel. The fixed-point backends arrive with the
-// accelerator; until then "cpu" runs on the float64 reference kernel (the
-// output's "backend" says so) and "vsim"/"fpga" are refused.
+// backendFor resolves --accel: "reference" is the float64 engine, "cpu" the
+// fixed-point kernel on every core. "vsim" and "fpga" are refused until the
+// kernel's RTL units (SCENGEN, REVAL, AGGTAIL, GREEKS) exist: today the
+// device answers only its self-test opcodes.
 func backendFor(name string, stderr io.Writer) (accel.Backend, error) {
 	switch name {
 	case "reference":
 		return &kernel.Reference{}, nil
 	case "cpu":
-		fmt.Fprintln(stderr, "ballastctl risk: the fixed-point cpu kernel is not built yet; running the float64 reference kernel")
-		return &kernel.Reference{}, nil
+		return &cpu.Backend{}, nil
 	case "vsim", "fpga":
-		return nil, fmt.Errorf("%w: %s: the accelerator backends are not built yet (use --accel reference)", accel.ErrUnavailable, name)
+		return nil, fmt.Errorf("%w: %s: the RTL does not implement the risk kernel's opcodes yet (use --accel cpu or reference)", accel.ErrUnavailable, name)
 	}
 	return nil, fmt.Errorf("unknown backend %q (want reference, cpu, vsim or fpga)", name)
 }

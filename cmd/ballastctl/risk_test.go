@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,10 +47,14 @@ func TestRiskCommand(t *testing.T) {
 	if c.EpochHash == a.EpochHash || c.ES == a.ES {
 		t.Fatal("a different seed gave the same result")
 	}
-	// The cpu backend falls back to the reference kernel and says so.
+	// The fixed-point cpu kernel: the same scenarios, ES within 0.1 %.
 	d, stderr, code := runRiskCmd(t, "--file", riskFixture, "--scenarios", "5000", "--seed", "3", "--alpha", "0.975", "--accel", "cpu")
-	if code != exitOK || d.Backend != "reference" || d.ES != a.ES || !strings.Contains(stderr, "reference") {
-		t.Fatalf("cpu fallback: %+v %q", d, stderr)
+	if code != exitOK || d.Backend != "cpu" || math.Abs(d.ES-a.ES) > 1e-3*math.Abs(a.ES) || d.EpochHash != a.EpochHash {
+		t.Fatalf("cpu backend: %+v (reference %+v) %q", d, a, stderr)
+	}
+	e, _, _ := runRiskCmd(t, "--file", riskFixture, "--scenarios", "5000", "--seed", "3", "--alpha", "0.975", "--accel", "cpu")
+	if e != d {
+		t.Fatalf("cpu backend not reproducible: %+v vs %+v", e, d)
 	}
 }
 
