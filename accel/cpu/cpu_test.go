@@ -15,10 +15,10 @@ import (
 // jobOpts shapes a random job.
 type jobOpts struct {
 	u, instruments, accounts, scenarios, historical int
-	studentT                                         int
-	volOfVol                                         float64
-	correlated, stress                               bool
-	model                                            accel.LossModel
+	studentT                                        int
+	volOfVol                                        float64
+	correlated, stress                              bool
+	model                                           accel.LossModel
 }
 
 func randomJob(seed uint64, o jobOpts) *accel.RiskJob {
