@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"github.com/ballast-risk/ballast/accel"
+	"github.com/ballast-risk/ballast/accel/cpu"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -36,6 +38,13 @@ var reference struct {
 // shipped configuration and the float64 reference backend.
 func referenceEngine(tb testing.TB) *Engine {
 	tb.Helper()
+	return referenceEngineOn(tb, &kernel.Reference{})
+}
+
+// referenceEngineOn builds an engine over the reference workload with the
+// shipped configuration and backend be.
+func referenceEngineOn(tb testing.TB, be accel.Backend) *Engine {
+	tb.Helper()
 	reference.once.Do(func() {
 		reference.m, reference.err = instrument.Load(referenceMaster, referenceAsOf)
 		if reference.err == nil {
@@ -45,7 +54,7 @@ func referenceEngine(tb testing.TB) *Engine {
 	if reference.err != nil {
 		tb.Fatal(reference.err)
 	}
-	cfg := DefaultConfig(&kernel.Reference{})
+	cfg := DefaultConfig(be)
 	cfg.Now = func() time.Time { return referenceAsOf }
 	e, err := New(cfg, reference.m, reference.set)
 	if err != nil {
@@ -62,7 +71,16 @@ func referenceEngine(tb testing.TB) *Engine {
 // background pass that builds every account's check summary (a check that
 // needs one earlier builds it inline).
 func BenchmarkReferenceEpoch(b *testing.B) {
-	e := referenceEngine(b)
+	benchEpoch(b, referenceEngine(b))
+}
+
+// BenchmarkReferenceEpochCPU is BenchmarkReferenceEpoch on the fixed-point
+// cpu backend (accel/cpu), the accelerator's contract on every core.
+func BenchmarkReferenceEpochCPU(b *testing.B) {
+	benchEpoch(b, referenceEngineOn(b, &cpu.Backend{}))
+}
+
+func benchEpoch(b *testing.B, e *Engine) {
 	ctx := context.Background()
 	if _, err := e.RunEpoch(ctx); err != nil {
 		b.Fatal(err)
