@@ -62,6 +62,17 @@ var ErrRange = errors.New("cpu: job outside the fixed-point ranges")
 type Backend struct {
 	// Workers bounds the goroutines a batch uses (0: GOMAXPROCS).
 	Workers int
+	// Kernel forces an aggregation kernel ("": Best()); every kernel gives
+	// the same bits.
+	Kernel Kernel
+}
+
+// KernelName reports the aggregation kernel a batch uses.
+func (b *Backend) KernelName() Kernel {
+	if b.Kernel != "" {
+		return b.Kernel
+	}
+	return Best()
 }
 
 var _ accel.Backend = (*Backend)(nil)
@@ -88,6 +99,7 @@ type plan struct {
 	sm                []uint32
 	qty               []int64
 	dgv               bool
+	avx512            bool // aggregation kernel
 }
 
 func rangeErr(what string, err error) error {
@@ -161,10 +173,15 @@ func (b *Backend) Risk(ctx context.Context, job *accel.RiskJob, out *accel.RiskR
 	if err := job.Validate(); err != nil {
 		return err
 	}
+	kern := b.KernelName()
+	if !Supported(kern) {
+		return fmt.Errorf("%w: cpu kernel %q is not supported by this CPU", accel.ErrUnavailable, kern)
+	}
 	p, err := newPlan(job)
 	if err != nil {
 		return err
 	}
+	p.avx512 = kern == KernelAVX512
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -309,16 +326,16 @@ func (b *block) revalue(p *plan, s0, s1 int, il []float64) {
 // aggregate sums every account's losses on scenarios [s0, s1) in int64 and
 // stores them as bits in al (A × S).
 func (b *block) aggregate(p *plan, pos *accel.Positions, s0, s1 int, al []float64) {
-	n := s1 - s0
 	var acc [BlockScenarios]int64
 	for a := 0; a < pos.Accounts(); a++ {
-		clear(acc[:n])
-		for j := pos.Start[a]; j < pos.Start[a+1]; j++ {
-			q := p.qty[j]
-			lr := b.loss[int(pos.Instrument[j])*BlockScenarios:][:n]
-			for k, l := range lr {
-				acc[k] += q * l
-			}
+		clear(acc[:])
+		j0, j1 := pos.Start[a], pos.Start[a+1]
+		// Whole rows of BlockScenarios: a short last block also adds the
+		// stale columns beyond s1 − s0, which are never read.
+		if p.avx512 {
+			aggregateAVX512(&acc, b.loss, pos.Instrument[j0:j1], p.qty[j0:j1])
+		} else {
+			aggregateScalar(&acc, b.loss, pos.Instrument[j0:j1], p.qty[j0:j1])
 		}
 		dst := al[a*p.s+s0 : a*p.s+s1]
 		for k := range dst {

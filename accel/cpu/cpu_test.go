@@ -342,3 +342,92 @@ func TestRevalueAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per block", n)
 	}
 }
+
+// TestKernelsGiveTheSameBits runs every supported aggregation kernel on every
+// configuration and compares the account losses bit for bit.
+func TestKernelsGiveTheSameBits(t *testing.T) {
+	if !Supported(KernelAVX512) {
+		t.Logf("only the scalar kernel runs here (no AVX-512F/DQ); Best() = %s", Best())
+	}
+	for name, o := range configs {
+		job := randomJob(17, o)
+		var scalar accel.RiskResult
+		if err := (&Backend{Kernel: KernelScalar}).Risk(context.Background(), job, &scalar); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []Kernel{KernelAVX512} {
+			if !Supported(k) {
+				var out accel.RiskResult
+				if err := (&Backend{Kernel: k}).Risk(context.Background(), job, &out); !errors.Is(err, accel.ErrUnavailable) {
+					t.Fatalf("unsupported kernel %s: %v", k, err)
+				}
+				continue
+			}
+			var out accel.RiskResult
+			if err := (&Backend{Kernel: k}).Risk(context.Background(), job, &out); err != nil {
+				t.Fatal(err)
+			}
+			for i := range scalar.AccountLoss {
+				if math.Float64bits(out.AccountLoss[i]) != math.Float64bits(scalar.AccountLoss[i]) {
+					t.Fatalf("%s, kernel %s: account loss %d = %v, scalar %v", name, k, i, out.AccountLoss[i], scalar.AccountLoss[i])
+				}
+			}
+			for a := range scalar.ES {
+				if out.ES[a] != scalar.ES[a] || out.VaR[a] != scalar.VaR[a] {
+					t.Fatalf("%s, kernel %s: account %d tails differ", name, k, a)
+				}
+			}
+		}
+	}
+}
+
+// TestKernelWrapAround checks the kernels wrap like Go's int64 arithmetic.
+func TestKernelWrapAround(t *testing.T) {
+	loss := make([]int64, 3*BlockScenarios)
+	r := rand.New(rand.NewPCG(1, 2))
+	for k := range loss {
+		loss[k] = int64(r.Uint64())
+	}
+	inst := []uint32{2, 0, 1, 2}
+	qty := []int64{math.MaxInt64, -3, math.MinInt64, 12345}
+	var want [BlockScenarios]int64
+	aggregateScalar(&want, loss, inst, qty)
+	if hasAVX512 {
+		var got [BlockScenarios]int64
+		aggregateAVX512(&got, loss, inst, qty)
+		if got != want {
+			t.Fatalf("avx512 %v\nscalar %v", got, want)
+		}
+	}
+}
+
+func BenchmarkAggregate(b *testing.B) {
+	const instruments, positions = 2000, 200
+	loss := make([]int64, instruments*BlockScenarios)
+	r := rand.New(rand.NewPCG(1, 2))
+	for k := range loss {
+		loss[k] = r.Int64N(1 << 30)
+	}
+	inst := make([]uint32, positions)
+	qty := make([]int64, positions)
+	for j := range inst {
+		inst[j] = uint32(r.IntN(instruments))
+		qty[j] = r.Int64N(2000) - 1000
+	}
+	for _, k := range []Kernel{KernelScalar, KernelAVX512} {
+		b.Run(string(k), func(b *testing.B) {
+			if !Supported(k) {
+				b.Skipf("kernel %s needs AVX-512F and AVX-512DQ, which this CPU lacks", k)
+			}
+			var acc [BlockScenarios]int64
+			for b.Loop() {
+				if k == KernelAVX512 {
+					aggregateAVX512(&acc, loss, inst, qty)
+				} else {
+					aggregateScalar(&acc, loss, inst, qty)
+				}
+			}
+			b.ReportMetric(float64(positions*BlockScenarios)*float64(b.N)/b.Elapsed().Seconds(), "madds/s")
+		})
+	}
+}
