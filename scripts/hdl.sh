@@ -3,7 +3,8 @@
 #   deps  installs Verilator (>= 5.006, for --binary --timing), Yosys, make and
 #         g++ from Debian's packages when missing and we may (root or
 #         passwordless sudo), like scripts/deps.sh
-#   lint  verilator --lint-only -Wall of the whole top (hdl/lint/*.vlt waivers)
+#   lint  verilator --lint-only -Wall of the whole top and of every fixed-point
+#         function unit (hdl/lint/*.vlt waivers)
 #   tb    generates the test vectors (go run ./accel/internal/tbvec), builds
 #         and runs every testbench
 #   all   lint, then tb
@@ -75,12 +76,12 @@ deps)
 	;;
 lint)
 	need_sim
-	make -s -C hdl lint VERILATOR="$VERILATOR"
+	make -s -C hdl lint fxp-lint VERILATOR="$VERILATOR"
 	;;
 tb)
 	need_sim
 	command -v "$GO" >/dev/null 2>&1 || die "go not found: the test vectors come from the Go golden code"
-	make -s -C hdl tb VERILATOR="$VERILATOR" GO="$GO"
+	make -s -C hdl tb fxp-tb VERILATOR="$VERILATOR" GO="$GO"
 	;;
 all)
 	"$0" lint
