@@ -1,32 +1,33 @@
 // Package cpu is the `cpu` accelerator backend (DESIGN §3, issue 4): the
-// fixed-point risk kernel of accel/fxp run on every core. It computes the
-// same integers as the RTL (the Verilator simulation and the FPGA), so it is
-// both the backend of machines without a card and the fallback that
+// fixed-point risk kernel of accel/fxp run on every core. Its results are
+// bit for bit those of the device's four operations (accel/job's executors:
+// SCENGEN → REVAL → AGGTAIL, and GREEKS) decoded by accel/job, so it is both
+// the backend of machines without a card and the fallback that
 // accel/failover re-runs a failed device job on without changing a verdict.
 //
 // A batch runs in three steps:
 //
-//  1. host conversion: the job's scenario constants and every instrument
-//     are converted to fixed point (fxp.NewScenarioParams,
-//     fxp.NewInstrumentParams), historical rows and stress points with
-//     fxp.ConvertX/ConvertM, and the range rule (fxp.CheckLossRange) is
-//     checked, so no integer sum below can overflow;
+//  1. host conversion: job.NewPlan converts the job to fixed point and
+//     checks the range rule, so no integer sum below can overflow;
 //  2. scenario blocks of BlockScenarios, claimed from a shared counter by the
 //     workers: each worker generates the block's scenarios
-//     (ScenarioParams.Row), revalues every instrument on them (the
+//     (fxp.ScenarioParams.Row, or the plan's historical rows) into an
+//     underlying-major tile, revalues every instrument on them (the
 //     instrument losses of the block stay in its cache, as int64 money) and
-//     aggregates every account's loss on the block in int64;
+//     aggregates every account's loss on the block in int64 with the
+//     multiply-accumulate kernel chosen for the CPU (Best: AVX-512, AVX2 or
+//     scalar Go);
 //  3. tails per account in parallel: VaR, the ES numerator and the mean
 //     numerator from fxp.TailSums on the account's int64 losses.
 //
-// Every integer is computed by the same expression whatever the split, so
-// the result is the same bit for bit for any number of workers. Results are
-// converted to float64 at the end: money × 2^-12 (exact below 2^53 units).
+// It does not materialise the device buffers: every integer is computed by
+// the same kernel function on the same inputs as the executors, and
+// converted with accel/job's conversions, so the result is the same bit for
+// bit — and the same for any number of workers.
 package cpu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -35,6 +36,7 @@ import (
 
 	"github.com/ballast-risk/ballast/accel"
 	"github.com/ballast-risk/ballast/accel/fxp"
+	"github.com/ballast-risk/ballast/accel/job"
 )
 
 // Name is the backend's name.
@@ -49,13 +51,12 @@ const BlockScenarios = 32
 // WorkersMax bounds the goroutines of one batch.
 const WorkersMax = 256
 
-// moneyUnit converts money units to currency.
-const moneyUnit = 1.0 / (1 << fxp.MoneyFrac)
+// accountsChunk is the number of accounts a tail worker claims at a time.
+const accountsChunk = 64
 
-// ErrRange reports a job the fixed-point kernel cannot represent (a value,
-// a rate or a portfolio outside the ranges of docs/accel-numerics.md); it
-// wraps accel.ErrInvalidJob and the fxp range error naming the field.
-var ErrRange = errors.New("cpu: job outside the fixed-point ranges")
+// ErrRange reports a job the fixed-point kernel cannot represent; it is
+// job.ErrRange (the error is a *job.RangeError naming the field).
+var ErrRange = job.ErrRange
 
 // Backend is the cpu backend. The zero value uses every core; it is safe
 // for concurrent use.
@@ -88,150 +89,60 @@ func (b *Backend) workers() int {
 	return min(w, WorkersMax)
 }
 
-// plan is a job converted to fixed point.
-type plan struct {
-	u, sMC, s, points int
-	scen              *fxp.ScenarioParams
-	ins               []*fxp.InstrumentParams
-	under             []int32 // underlying per instrument
-	hx                []int32 // historical rows, (s−sMC)×u
-	sx                []int32 // stress points, u×points
-	sm                []uint32
-	qty               []int64
-	dgv               bool
-	avx512            bool // aggregation kernel
-}
-
-func rangeErr(what string, err error) error {
-	return fmt.Errorf("%w: %w: %s: %w", accel.ErrInvalidJob, ErrRange, what, err)
-}
-
-// newPlan converts job (already validated).
-func newPlan(job *accel.RiskJob) (*plan, error) {
-	u := job.Underlyings
-	p := &plan{u: u, sMC: job.Scenarios.Count, s: job.Scenarios.Total(u), points: job.Stress.Points,
-		dgv: job.Model == accel.DeltaGammaVega}
-	sc, err := fxp.NewScenarioParams(&job.Scenarios, u)
+// Risk runs job into out: job.NewPlan, then RunPlan.
+func (b *Backend) Risk(ctx context.Context, j *accel.RiskJob, out *accel.RiskResult) error {
+	if k := b.KernelName(); !Supported(k) {
+		return fmt.Errorf("%w: cpu kernel %q is not supported by this CPU", accel.ErrUnavailable, k)
+	}
+	p, err := job.NewPlan(j)
 	if err != nil {
-		return nil, rangeErr("scenarios", err)
-	}
-	p.scen = sc
-	xAbs := sc.XAbsMax()
-	if len(job.Scenarios.Historical) > 0 {
-		p.hx = make([]int32, len(job.Scenarios.Historical))
-		if err := fxp.ConvertX(p.hx, job.Scenarios.Historical); err != nil {
-			return nil, rangeErr("historical scenarios", err)
-		}
-		for _, x := range p.hx {
-			xAbs = max(xAbs, abs32(x))
-		}
-	}
-	if p.points > 0 {
-		p.sx = make([]int32, len(job.Stress.X))
-		p.sm = make([]uint32, len(job.Stress.VolMul))
-		if err := fxp.ConvertX(p.sx, job.Stress.X); err != nil {
-			return nil, rangeErr("stress grid", err)
-		}
-		if err := fxp.ConvertM(p.sm, job.Stress.VolMul); err != nil {
-			return nil, rangeErr("stress grid", err)
-		}
-	}
-	p.ins = make([]*fxp.InstrumentParams, len(job.Instruments))
-	p.under = make([]int32, len(job.Instruments))
-	bound := make([]int64, len(job.Instruments))
-	for i := range job.Instruments {
-		ip, err := fxp.NewInstrumentParams(&job.Instruments[i])
-		if err != nil {
-			return nil, rangeErr(fmt.Sprintf("instrument %d", i), err)
-		}
-		p.ins[i] = ip
-		p.under[i] = int32(job.Instruments[i].Underlying)
-		bound[i] = ip.LossBound(xAbs, job.Model)
-	}
-	p.qty = make([]int64, len(job.Positions.Qty))
-	for k, q := range job.Positions.Qty {
-		if q != math.Trunc(q) || math.Abs(q) >= 1<<62 {
-			return nil, fmt.Errorf("%w: position %d: quantity %v is not a whole number of contracts", accel.ErrInvalidJob, k, q)
-		}
-		p.qty[k] = int64(q)
-	}
-	if err := fxp.CheckLossRange(bound, &job.Positions, p.s); err != nil {
-		return nil, rangeErr("portfolio", err)
-	}
-	return p, nil
-}
-
-func abs32(x int32) int32 {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
-// Risk runs job into out.
-func (b *Backend) Risk(ctx context.Context, job *accel.RiskJob, out *accel.RiskResult) error {
-	if err := job.Validate(); err != nil {
 		return err
 	}
+	return b.RunPlan(ctx, p, out)
+}
+
+// RunPlan runs a planned batch into out, under the backend name "cpu". A
+// Kernel this CPU does not support is accel.ErrUnavailable.
+func (b *Backend) RunPlan(ctx context.Context, p *job.Plan, out *accel.RiskResult) error {
 	kern := b.KernelName()
 	if !Supported(kern) {
 		return fmt.Errorf("%w: cpu kernel %q is not supported by this CPU", accel.ErrUnavailable, kern)
 	}
-	p, err := newPlan(job)
-	if err != nil {
-		return err
-	}
-	p.avx512 = kern == KernelAVX512
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	nI, nA, s := len(job.Instruments), job.Positions.Accounts(), p.s
-	out.Backend = Name
-	out.Scenarios = s
-	out.Value = resize(out.Value, nI)
-	out.InstrumentLoss = resize(out.InstrumentLoss, nI*s)
-	out.InstrumentStress = resize(out.InstrumentStress, nI*p.points)
-	out.AccountLoss = resize(out.AccountLoss, nA*s)
-	out.VaR = resize(out.VaR, nA)
-	out.ES = resize(out.ES, nA)
-	out.MeanLoss = resize(out.MeanLoss, nA)
-	if cap(out.Greeks) < nI {
-		out.Greeks = make([]accel.Greeks, nI)
-	}
-	out.Greeks = out.Greeks[:nI]
-	for i, ip := range p.ins {
-		in := &job.Instruments[i]
-		out.Value[i] = float64(ip.Value0()) * 0x1p-32 * in.S
+	p.Resize(Name, out)
+	for i, ip := range p.Ins {
+		out.Value[i] = p.ValueFloat(i, ip.Value0())
 		out.Greeks[i] = ip.AccelGreeks(ip.Greeks())
-		base := int(p.under[i]) * p.points
-		row := out.InstrumentStress[i*p.points : (i+1)*p.points]
+		u := int(p.Under[i]) * p.Points
+		row := out.InstrumentStress[i*p.Points : (i+1)*p.Points]
 		for k := range row {
-			// The stress grid is always fully revalued (engine/kernel).
-			l := ip.Loss(ip.Value(p.sx[base+k], p.sm[base+k]))
-			row[k] = float64(l) * moneyUnit * job.Stress.Weight[base+k]
+			// REVAL's stress columns lie beyond C_dgv: always Value.
+			row[k] = p.StressFloat(i, k, ip.Loss(ip.Value(p.StressX[u+k], p.StressM[u+k])))
 		}
 	}
 
 	// Step 2: scenario blocks. Account losses are stored as the bits of
 	// their int64 money values in out.AccountLoss until step 3 converts them.
-	blocks := (s + BlockScenarios - 1) / BlockScenarios
-	w := min(b.workers(), blocks)
+	blocks := (p.S + BlockScenarios - 1) / BlockScenarios
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range w {
+	for range min(b.workers(), blocks) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			blk := newBlock(p, nI)
+			blk := newBlock(p)
 			for {
 				k := int(next.Add(1) - 1)
 				if k >= blocks || ctx.Err() != nil {
 					return
 				}
 				s0 := k * BlockScenarios
-				s1 := min(s0+BlockScenarios, s)
+				s1 := min(s0+BlockScenarios, p.S)
+				blk.scenarios(p, s0, s1)
 				blk.revalue(p, s0, s1, out.InstrumentLoss)
-				blk.aggregate(p, &job.Positions, s0, s1, out.AccountLoss)
+				blk.aggregate(p, kern, s0, s1, out.AccountLoss)
 			}
 		}()
 	}
@@ -241,31 +152,20 @@ func (b *Backend) Risk(ctx context.Context, job *accel.RiskJob, out *accel.RiskR
 	}
 
 	// Step 3: tails per account.
-	const accountsChunk = 64
 	var nextA atomic.Int64
-	for range min(b.workers(), max(1, (nA+accountsChunk-1)/accountsChunk)) {
+	for range min(b.workers(), max(1, (p.A+accountsChunk-1)/accountsChunk)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			losses := make([]int64, s)
-			scratch := make([]int64, s)
+			losses := make([]int64, p.S)
+			scratch := make([]int64, p.S)
 			for {
 				a0 := int(nextA.Add(accountsChunk) - accountsChunk)
-				if a0 >= nA || ctx.Err() != nil {
+				if a0 >= p.A || ctx.Err() != nil {
 					return
 				}
-				for a := a0; a < min(a0+accountsChunk, nA); a++ {
-					row := out.AccountLoss[a*s : (a+1)*s]
-					for k, f := range row {
-						losses[k] = int64(math.Float64bits(f))
-					}
-					v, es, sum := fxp.TailSums(losses, job.KVaR, job.KES, scratch)
-					out.VaR[a] = float64(v) * moneyUnit
-					out.ES[a] = float64(es) * moneyUnit / float64(job.KES)
-					out.MeanLoss[a] = float64(sum) * moneyUnit / float64(s)
-					for k, l := range losses {
-						row[k] = float64(l) * moneyUnit
-					}
+				for a := a0; a < min(a0+accountsChunk, p.A); a++ {
+					tails(p, out, a, losses, scratch)
 				}
 			}
 		}()
@@ -274,79 +174,111 @@ func (b *Backend) Risk(ctx context.Context, job *accel.RiskJob, out *accel.RiskR
 	return ctx.Err()
 }
 
+// tails converts account a's loss row (int64 bits in out.AccountLoss) and
+// computes its VaR, ES and mean.
+func tails(p *job.Plan, out *accel.RiskResult, a int, losses, scratch []int64) {
+	row := out.AccountLoss[a*p.S : (a+1)*p.S]
+	for k, f := range row {
+		losses[k] = int64(math.Float64bits(f))
+	}
+	out.VaR[a], out.ES[a], out.MeanLoss[a] = p.TailFloat(fxp.TailSums(losses, p.KVaR, p.KES, scratch))
+	for k, l := range losses {
+		row[k] = job.LossFloat(l)
+	}
+}
+
 // block is one worker's scratch for a scenario block.
 type block struct {
-	x    []int32  // BlockScenarios × U log-returns
-	m    []uint32 // BlockScenarios × U vol multipliers
+	x    []int32  // U × BlockScenarios log-returns, underlying-major
+	m    []uint32 // U × BlockScenarios vol multipliers
+	rx   []int32  // one scenario row
+	rm   []uint32 // its multipliers (nil without vol shocks)
 	loss []int64  // I × BlockScenarios instrument losses
+	acc  [BlockScenarios]int64
 }
 
-func newBlock(p *plan, nI int) *block {
-	return &block{
-		x:    make([]int32, BlockScenarios*p.u),
-		m:    make([]uint32, BlockScenarios*p.u),
-		loss: make([]int64, nI*BlockScenarios),
+func newBlock(p *job.Plan) *block {
+	b := &block{
+		x:    make([]int32, BlockScenarios*p.U),
+		m:    make([]uint32, BlockScenarios*p.U),
+		rx:   make([]int32, p.U),
+		loss: make([]int64, p.I*BlockScenarios),
 	}
+	if p.Scen.VolShocks() {
+		b.rm = make([]uint32, p.U)
+	}
+	return b
 }
 
-// revalue generates scenarios [s0, s1) and revalues every instrument on
-// them into b.loss and the float64 instrument loss matrix il (I × S).
-func (b *block) revalue(p *plan, s0, s1 int, il []float64) {
-	u, n := p.u, s1-s0
-	for k := 0; k < n; k++ {
-		sc := s0 + k
-		x, m := b.x[k*u:(k+1)*u], b.m[k*u:(k+1)*u]
-		if sc < p.sMC {
-			p.scen.Row(uint64(sc), x, m)
-			continue
+// scenarios fills the tile with the columns [s0, s1): Monte Carlo rows from
+// the scenario parameters, then the historical rows; multipliers are
+// fxp.MOne where the scenarios have no vol shocks.
+func (b *block) scenarios(p *job.Plan, s0, s1 int) {
+	for c := s0; c < s1; c++ {
+		k := c - s0
+		var rx []int32
+		var rm []uint32
+		if c < p.SMC {
+			p.Scen.Row(uint64(c), b.rx, b.rm)
+			rx, rm = b.rx, b.rm
+		} else {
+			rx = p.HistX[(c-p.SMC)*p.U : (c-p.SMC+1)*p.U]
 		}
-		copy(x, p.hx[(sc-p.sMC)*u:(sc-p.sMC+1)*u])
-		for j := range m {
-			m[j] = fxp.MOne
+		for u, v := range rx {
+			b.x[u*BlockScenarios+k] = v
 		}
-	}
-	for i, ip := range p.ins {
-		ul := int(p.under[i])
-		lr := b.loss[i*BlockScenarios : i*BlockScenarios+n]
-		dst := il[i*p.s+s0 : i*p.s+s1]
-		if p.dgv {
-			for k := range lr {
-				lr[k] = ip.Loss(ip.ValueDGV(b.x[k*u+ul], b.m[k*u+ul]))
-				dst[k] = float64(lr[k]) * moneyUnit
+		if rm != nil {
+			for u, v := range rm {
+				b.m[u*BlockScenarios+k] = v
 			}
-			continue
-		}
-		for k := range lr {
-			lr[k] = ip.Loss(ip.Value(b.x[k*u+ul], b.m[k*u+ul]))
-			dst[k] = float64(lr[k]) * moneyUnit
+		} else {
+			for u := range p.U {
+				b.m[u*BlockScenarios+k] = fxp.MOne
+			}
 		}
 	}
 }
 
-// aggregate sums every account's losses on scenarios [s0, s1) in int64 and
-// stores them as bits in al (A × S).
-func (b *block) aggregate(p *plan, pos *accel.Positions, s0, s1 int, al []float64) {
-	var acc [BlockScenarios]int64
-	for a := 0; a < pos.Accounts(); a++ {
-		clear(acc[:])
+// revalue revalues every instrument on the tile's columns [s0, s1) into
+// b.loss and the float64 instrument loss matrix il (I × S).
+func (b *block) revalue(p *job.Plan, s0, s1 int, il []float64) {
+	n := s1 - s0
+	for i, ip := range p.Ins {
+		t := int(p.Under[i]) * BlockScenarios
+		lr := b.loss[i*BlockScenarios : i*BlockScenarios+n]
+		revalScalar(ip, p.DGV, b.x[t:t+n], b.m[t:t+n], lr)
+		dst := il[i*p.S+s0 : i*p.S+s1]
+		for k, l := range lr {
+			dst[k] = job.LossFloat(l)
+		}
+	}
+}
+
+// aggregate sums every account's losses on the block's columns [s0, s1) in
+// int64 and stores them as bits in al (A × S). On a full block the
+// AVX-512 kernel streams the sums straight into al.
+func (b *block) aggregate(p *job.Plan, kern Kernel, s0, s1 int, al []float64) {
+	pos := &p.Job.Positions
+	n := s1 - s0
+	if kern == KernelAVX512 && n == BlockScenarios {
+		for a := range p.A {
+			j0, j1 := pos.Start[a], pos.Start[a+1]
+			storeAVX512(al[a*p.S+s0:a*p.S+s1], b.loss, pos.Instrument[j0:j1], p.Qty[j0:j1])
+		}
+		fenceStores()
+		return
+	}
+	agg := aggregator(kern)
+	acc := &b.acc
+	for a := range p.A {
 		j0, j1 := pos.Start[a], pos.Start[a+1]
 		// Whole rows of BlockScenarios: a short last block also adds the
-		// stale columns beyond s1 − s0, which are never read.
-		if p.avx512 {
-			aggregateAVX512(&acc, b.loss, pos.Instrument[j0:j1], p.qty[j0:j1])
-		} else {
-			aggregateScalar(&acc, b.loss, pos.Instrument[j0:j1], p.qty[j0:j1])
-		}
-		dst := al[a*p.s+s0 : a*p.s+s1]
-		for k := range dst {
+		// stale lanes beyond s1 − s0, which are never read.
+		*acc = [BlockScenarios]int64{}
+		agg(acc, b.loss, pos.Instrument[j0:j1], p.Qty[j0:j1])
+		dst := al[a*p.S+s0 : a*p.S+s1]
+		for k := range dst[:n] {
 			dst[k] = math.Float64frombits(uint64(acc[k]))
 		}
 	}
-}
-
-func resize(v []float64, n int) []float64 {
-	if cap(v) < n {
-		return make([]float64, n)
-	}
-	return v[:n]
 }

@@ -38,6 +38,16 @@
 // sums, tail sums and means inside an int64; AccelGreeks converts Greeks
 // to accel.Greeks per contract.
 //
+// # Records
+//
+// The device reads the kernel constants from DMA memory as records
+// (docs/accel.md §7): InstrumentParams.PutRecord and InstrumentRecord
+// encode and decode the 160-byte instrument record (what Value, ValueDGV,
+// Loss and Greeks read), ScenarioParams.PutRecord and ScenarioRecord the
+// scenario record (what Row reads). The kernel functions of a decoded
+// record give the same bits as those of the parameters that wrote it; a
+// malformed record is a *RangeError naming the field, never a panic.
+//
 // Everything on the hot path is allocation-free and safe for concurrent use
 // (parameters are immutable; TailSums needs a scratch slice per goroutine).
 package fxp
