@@ -252,6 +252,12 @@ type Info struct {
 	Caps uint32
 	// ClkMHz is the nominal clock.
 	ClkMHz uint32
+	// AggColsMax is ID_AGG_COLS_MAX: the most tail scenarios of an AGGTAIL
+	// descriptor (0 without AGGTAIL).
+	AggColsMax uint32
+	// ScenGenUMax is ID_SCENGEN_U_MAX: the most underlyings of a SCENGEN
+	// descriptor (0 without SCENGEN).
+	ScenGenUMax uint32
 	// Bases are the BAR offsets of the blocks, in regs.Blocks order.
 	Bases [len(regs.Blocks)]uint32
 }
@@ -337,6 +343,7 @@ type Device struct {
 
 type regOffsets struct {
 	idMagic, idABI, idTablesHash, idLanes, idCaps, idScratch, idCyclesLo, idCyclesHi, idClkMHz     uint32
+	idAggColsMax, idScenGenUMax                                                                    uint32
 	ctrl, status, errReg, errDesc, jobsDone, busyLo, busyHi, irqStatus, watchdog, faultInject      uint32
 	dqBaseLo, dqBaseHi, dqSizeLog2, dqTail, dqHead, cqBaseLo, cqBaseHi, cqSizeLog2, cqTail, cqHead uint32
 }
@@ -357,6 +364,7 @@ func (d *Device) resolve() {
 	o.idMagic, o.idABI, o.idTablesHash = d.rel(blkID, regs.RegIDMagic), d.rel(blkID, regs.RegIDABI), d.rel(blkID, regs.RegIDTablesHash)
 	o.idLanes, o.idCaps, o.idScratch = d.rel(blkID, regs.RegIDLanes), d.rel(blkID, regs.RegIDCaps), d.rel(blkID, regs.RegIDScratch)
 	o.idCyclesLo, o.idCyclesHi, o.idClkMHz = d.rel(blkID, regs.RegIDCyclesLo), d.rel(blkID, regs.RegIDCyclesHi), d.rel(blkID, regs.RegIDClkMHz)
+	o.idAggColsMax, o.idScenGenUMax = d.rel(blkID, regs.RegIDAggColsMax), d.rel(blkID, regs.RegIDScengenUMax)
 	o.ctrl, o.status, o.errReg = d.rel(blkCtrl, regs.RegCtrl), d.rel(blkCtrl, regs.RegStatus), d.rel(blkCtrl, regs.RegError)
 	o.errDesc, o.jobsDone = d.rel(blkCtrl, regs.RegErrorDesc), d.rel(blkCtrl, regs.RegJobsDone)
 	o.busyLo, o.busyHi = d.rel(blkCtrl, regs.RegBusyCyclesLo), d.rel(blkCtrl, regs.RegBusyCyclesHi)
@@ -505,7 +513,8 @@ func (d *Device) identify() error {
 		off  uint32
 		name string
 	}{{&i.ABI, d.off.idABI, "ID_ABI"}, {&i.TablesHash, d.off.idTablesHash, "ID_TABLES_HASH"}, {&i.Lanes, d.off.idLanes, "ID_LANES"},
-		{&i.Caps, d.off.idCaps, "ID_CAPS"}, {&i.ClkMHz, d.off.idClkMHz, "ID_CLK_MHZ"}} {
+		{&i.Caps, d.off.idCaps, "ID_CAPS"}, {&i.ClkMHz, d.off.idClkMHz, "ID_CLK_MHZ"},
+		{&i.AggColsMax, d.off.idAggColsMax, "ID_AGG_COLS_MAX"}, {&i.ScenGenUMax, d.off.idScenGenUMax, "ID_SCENGEN_U_MAX"}} {
 		if *r.p, err = d.read32(r.off, r.name); err != nil {
 			return err
 		}

@@ -226,6 +226,25 @@ func TestHandlerChainRiskShape(t *testing.T) {
 	}
 }
 
+func TestArg0RefIsTheRangeAddress(t *testing.T) {
+	var srcAddr, arg0, arg1 uint64
+	d, _ := open(t, driver.Config{}, devmodel.Handle(regs.OpReval, func(_, _ []byte, ds driver.Descriptor) (int, uint16) {
+		srcAddr, arg0, arg1 = ds.SrcAddr, ds.Arg0, ds.Arg1
+		return 0, regs.CodeOK
+	}))
+	jb := &driver.Job{
+		Descs: []driver.Desc{{Opcode: regs.OpReval, Src: driver.Ref{Buf: 0, Len: 64}, Dst: driver.Ref{Buf: 1, Len: 8},
+			Arg0Ref: driver.Ref{Buf: 0, Off: 24, Len: 40}, Arg1: 7}},
+		Bufs: []driver.Buffer{{Bytes: 64}, {Bytes: 8}},
+	}
+	if _, err := d.Submit(context.Background(), jb); err != nil {
+		t.Fatal(err)
+	}
+	if srcAddr == 0 || arg0 != srcAddr+24 || arg1 != 7 {
+		t.Errorf("src %#x, arg0 %#x, arg1 %d: want arg0 = src + 24, arg1 7", srcAddr, arg0, arg1)
+	}
+}
+
 func TestDeviceErrorPropagatesAndNextJobRuns(t *testing.T) {
 	d, m := open(t, driver.Config{Entries: 8})
 	ctx := context.Background()
@@ -620,17 +639,19 @@ func TestInvalidJobs(t *testing.T) {
 	copyDesc := driver.Desc{Opcode: regs.OpSelftestCopy, Src: driver.Ref{Buf: 0, Len: 8}, Dst: driver.Ref{Buf: 1, Len: 8}}
 	two := []driver.Buffer{{Bytes: 8}, {Bytes: 8}}
 	for name, jb := range map[string]*driver.Job{
-		"no descriptors":   {Bufs: two},
-		"chain too long":   {Descs: make([]driver.Desc, driver.ChainMax+1), Bufs: two},
-		"too many buffers": {Descs: []driver.Desc{copyDesc}, Bufs: make([]driver.Buffer, driver.BufsMax+1)},
-		"negative size":    {Descs: []driver.Desc{copyDesc}, Bufs: []driver.Buffer{{Bytes: -8}, {Bytes: 8}}},
-		"input too long":   {Descs: []driver.Desc{copyDesc}, Bufs: []driver.Buffer{{Bytes: 8, In: make([]byte, 9)}, {Bytes: 8}}},
-		"output too long":  {Descs: []driver.Desc{copyDesc}, Bufs: []driver.Buffer{{Bytes: 8}, {Bytes: 8, Out: make([]byte, 16)}}},
-		"missing buffer":   {Descs: []driver.Desc{copyDesc}, Bufs: two[:1]},
-		"unaligned length": {Descs: []driver.Desc{{Opcode: regs.OpSelftestCopy, Src: driver.Ref{Len: 4}}}, Bufs: two},
-		"unaligned offset": {Descs: []driver.Desc{{Opcode: regs.OpSelftestCopy, Src: driver.Ref{Off: 4, Len: 8}}}, Bufs: []driver.Buffer{{Bytes: 16}}},
-		"range past end":   {Descs: []driver.Desc{{Opcode: regs.OpSelftestCopy, Src: driver.Ref{Off: 8, Len: 8}}}, Bufs: two},
-		"beyond the arena": {Descs: []driver.Desc{copyDesc}, Bufs: []driver.Buffer{{Bytes: 1 << 30}, {Bytes: 8}}},
+		"no descriptors":    {Bufs: two},
+		"chain too long":    {Descs: make([]driver.Desc, driver.ChainMax+1), Bufs: two},
+		"too many buffers":  {Descs: []driver.Desc{copyDesc}, Bufs: make([]driver.Buffer, driver.BufsMax+1)},
+		"negative size":     {Descs: []driver.Desc{copyDesc}, Bufs: []driver.Buffer{{Bytes: -8}, {Bytes: 8}}},
+		"input too long":    {Descs: []driver.Desc{copyDesc}, Bufs: []driver.Buffer{{Bytes: 8, In: make([]byte, 9)}, {Bytes: 8}}},
+		"output too long":   {Descs: []driver.Desc{copyDesc}, Bufs: []driver.Buffer{{Bytes: 8}, {Bytes: 8, Out: make([]byte, 16)}}},
+		"missing buffer":    {Descs: []driver.Desc{copyDesc}, Bufs: two[:1]},
+		"unaligned length":  {Descs: []driver.Desc{{Opcode: regs.OpSelftestCopy, Src: driver.Ref{Len: 4}}}, Bufs: two},
+		"unaligned offset":  {Descs: []driver.Desc{{Opcode: regs.OpSelftestCopy, Src: driver.Ref{Off: 4, Len: 8}}}, Bufs: []driver.Buffer{{Bytes: 16}}},
+		"range past end":    {Descs: []driver.Desc{{Opcode: regs.OpSelftestCopy, Src: driver.Ref{Off: 8, Len: 8}}}, Bufs: two},
+		"beyond the arena":  {Descs: []driver.Desc{copyDesc}, Bufs: []driver.Buffer{{Bytes: 1 << 30}, {Bytes: 8}}},
+		"arg0 and its ref":  {Descs: []driver.Desc{{Opcode: regs.OpSelftestCopy, Arg0: 1, Arg0Ref: driver.Ref{Len: 8}}}, Bufs: two},
+		"arg0 ref past end": {Descs: []driver.Desc{{Opcode: regs.OpSelftestCopy, Arg0Ref: driver.Ref{Buf: 1, Off: 8, Len: 8}}}, Bufs: two},
 	} {
 		if _, err := d.Submit(context.Background(), jb); !errors.Is(err, driver.ErrInvalidJob) {
 			t.Errorf("%s: %v, want ErrInvalidJob", name, err)

@@ -42,6 +42,10 @@ type Desc struct {
 	Src, Dst Ref
 	// Arg0, Arg1 and Arg2 are the opcode's arguments.
 	Arg0, Arg1, Arg2 uint64
+	// Arg0Ref, when its Len is not 0, makes arg0 the device address of that
+	// range (REVAL's scenario buffer, AGGTAIL's loss matrix); Arg0 must then
+	// be 0.
+	Arg0Ref Ref
 }
 
 // Job is a chain of descriptors the device executes in order, and the
@@ -101,7 +105,10 @@ func (d *Device) validate(jb *Job) (int, error) {
 		if !d.info.Supports(ds.Opcode) {
 			return 0, fmt.Errorf("%w: %s (%#04x), ID_CAPS %#x", ErrUnsupported, regs.OpcodeName(ds.Opcode), ds.Opcode, d.info.Caps)
 		}
-		for _, r := range [2]*Ref{&ds.Src, &ds.Dst} {
+		if ds.Arg0Ref.Len != 0 && ds.Arg0 != 0 {
+			return 0, fmt.Errorf("%w: descriptor %d: Arg0 %#x with an Arg0Ref", ErrInvalidJob, i, ds.Arg0)
+		}
+		for _, r := range [3]*Ref{&ds.Src, &ds.Dst, &ds.Arg0Ref} {
 			if r.Len == 0 {
 				continue
 			}
@@ -218,6 +225,9 @@ func (d *Device) Submit(ctx context.Context, jb *Job) (Result, error) {
 		}
 		if ds.Dst.Len > 0 {
 			desc.DstAddr, desc.DstLen = d.iova+uint64(bufPos[ds.Dst.Buf]+ds.Dst.Off), uint32(ds.Dst.Len)
+		}
+		if ds.Arg0Ref.Len > 0 {
+			desc.Arg0 = d.iova + uint64(bufPos[ds.Arg0Ref.Buf]+ds.Arg0Ref.Off)
 		}
 		if i == len(jb.Descs)-1 && d.cfg.WaitIRQ != nil {
 			desc.Flags |= regs.DescFlagsIRQ

@@ -61,6 +61,9 @@ module ballast_regfile
   input  logic        s_axil_rready_i,
   // Build facts.
   input  logic [31:0] caps_i,
+  // ID_AGG_COLS_MAX and ID_SCENGEN_U_MAX: the units' build limits (constants).
+  input  logic [31:0] agg_cols_max_i,
+  input  logic [31:0] scengen_u_max_i,
   // Queue engine state and events.
   input  logic        q_busy_i,
   input  logic        q_halted_i,
@@ -145,6 +148,8 @@ module ballast_regfile
       REG_ID_CYCLES_LO:      rd_val = cycles_q[31:0];
       REG_ID_CYCLES_HI:      rd_val = cycles_q[63:32];
       REG_ID_CLK_MHZ:        rd_val = ID_CLK_MHZ_VALUE;
+      REG_ID_AGG_COLS_MAX:   rd_val = agg_cols_max_i;
+      REG_ID_SCENGEN_U_MAX:  rd_val = scengen_u_max_i;
       REG_CTRL_BLK_ID:       rd_val = blk_id(BLK_TYPE_CTRL, BLK_VERSION_CTRL);
       REG_CTRL_BLK_NEXT:     rd_val = 32'(REG_QUEUE_BLK_ID);
       REG_CTRL:              rd_val = ctrl_rd;

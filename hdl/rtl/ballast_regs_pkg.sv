@@ -13,7 +13,7 @@ package ballast_regs_pkg;
   localparam int unsigned CQ_BASE_ALIGN_BYTES            = 32;  // Alignment of the completion ring's IOVA.
   localparam int unsigned BUF_ALIGN_BYTES                = 8;  // Alignment of descriptor buffer addresses and lengths.
   localparam int unsigned ID_ABI_MAJOR_VALUE             = 1;  // The contract's major version.
-  localparam int unsigned ID_ABI_MINOR_VALUE             = 0;  // The contract's minor version.
+  localparam int unsigned ID_ABI_MINOR_VALUE             = 1;  // The contract's minor version.
 
   // Block header fields (BLK_ID of every block).
   localparam int unsigned BLK_ID_VERSION_LSB             = 0;  // Block version.
@@ -35,8 +35,10 @@ package ballast_regs_pkg;
   localparam logic [15:0] REG_ID_CYCLES_LO               = 16'h0020;  // RO Free-running clock-cycle counter, low word.
   localparam logic [15:0] REG_ID_CYCLES_HI               = 16'h0024;  // RO Clock-cycle counter, high word (read HI, LO, HI and retry if HI changed).
   localparam logic [15:0] REG_ID_CLK_MHZ                 = 16'h0028;  // RO Nominal kernel clock in MHz.
+  localparam logic [15:0] REG_ID_AGG_COLS_MAX            = 16'h002C;  // RO The most tail scenarios S an AGGTAIL descriptor may name on this build (the unit's on-chip account-loss row); a larger S completes with BAD_DESC. 0 without AGGTAIL.
+  localparam logic [15:0] REG_ID_SCENGEN_U_MAX           = 16'h0030;  // RO The most underlyings U a SCENGEN descriptor may name on this build (the unit's on-chip Cholesky factor and scenario tile); a larger U completes with BAD_DESC. 0 without SCENGEN.
   localparam logic [31:0] ID_MAGIC_VALUE                 = 32'h424C5354;
-  localparam logic [31:0] ID_ABI_VALUE                   = 32'h00010000;
+  localparam logic [31:0] ID_ABI_VALUE                   = 32'h00010001;
   localparam int unsigned ID_ABI_MINOR_LSB               = 0;  // Minor version: compatible additions.
   localparam int unsigned ID_ABI_MINOR_WIDTH             = 16;
   localparam int unsigned ID_ABI_MAJOR_LSB               = 16;  // Major version: the driver refuses any other.

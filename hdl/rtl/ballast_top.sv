@@ -16,7 +16,10 @@
 
 module ballast_top #(
   parameter int unsigned LANES = 4,
-  parameter logic [31:0] TABLES_HASH = ballast_tables_pkg::TABLES_HASH
+  parameter logic [31:0] TABLES_HASH = ballast_tables_pkg::TABLES_HASH,
+  // Folder of the function-table images the kernel units' ROMs load
+  // ($readmemh): hdl/mem relative to where synthesis or simulation runs.
+  parameter string       MEM_DIR = "hdl/mem"
 ) (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -46,6 +49,7 @@ module ballast_top #(
   logic [63:0] dq_base, cq_base, busy_cycles;
   logic [3:0]  dq_size_log2, cq_size_log2;
   logic [31:0] dq_tail, cq_head, watchdog_cycles, dq_head, cq_tail, jobs_done, err_desc, caps;
+  logic [31:0] agg_cols_max, scengen_u_max;
   logic        q_busy, q_halted, q_quiet, q_cpl_inflight, irq_cpl_set, fault_clr;
   logic [ERR_BITS-1:0] err_set;
 
@@ -83,6 +87,8 @@ module ballast_top #(
     .s_axil_araddr_i, .s_axil_arvalid_i, .s_axil_arready_o,
     .s_axil_rdata_o, .s_axil_rresp_o, .s_axil_rvalid_o, .s_axil_rready_i,
     .caps_i            (caps),
+    .agg_cols_max_i    (agg_cols_max),
+    .scengen_u_max_i   (scengen_u_max),
     .q_busy_i          (q_busy),
     .q_halted_i        (q_halted),
     .q_quiet_i         (q_quiet),
@@ -163,11 +169,15 @@ module ballast_top #(
     .wr_done_err_i     (c_wr_done_err)
   );
 
-  ballast_units u_units (
+  ballast_units #(
+    .MEM_DIR (MEM_DIR)
+  ) u_units (
     .clk_i, .rst_ni,
     .op_i           (op),
     .op_supported_o (op_supported),
     .caps_o         (caps),
+    .agg_cols_max_o (agg_cols_max),
+    .scengen_u_max_o(scengen_u_max),
     .start_i        (unit_start),
     .desc_i         (unit_desc),
     .abort_i        (unit_abort),

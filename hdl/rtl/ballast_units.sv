@@ -46,13 +46,23 @@
 module ballast_units
   import ballast_pkg::*;
   import ballast_regs_pkg::*;
-(
+#(
+  // Folder of the function-table images (see ballast_top), for the kernel
+  // units' ROMs.
+  /* verilator lint_off UNUSEDPARAM */
+  parameter string MEM_DIR = "hdl/mem"
+  /* verilator lint_on UNUSEDPARAM */
+) (
   input  logic        clk_i,
   input  logic        rst_ni,
   // Opcode lookup for the queue engine (combinational).
   input  logic [15:0] op_i,
   output logic        op_supported_o,
   output logic [31:0] caps_o,
+  // Build limits for ID_AGG_COLS_MAX and ID_SCENGEN_U_MAX (constants; 0 when
+  // the unit is absent).
+  output logic [31:0] agg_cols_max_o,
+  output logic [31:0] scengen_u_max_o,
   // The generic unit port.
   input  logic        start_i,
   input  desc_t       desc_i,
@@ -93,6 +103,11 @@ module ballast_units
   endfunction
   localparam logic [31:0] CAPS = caps_of_table();
 
+  // The build limits of the kernel units (docs/accel.md §2): 0 while the
+  // unit is absent from UNIT_OPCODE.
+  localparam logic [31:0] AGG_COLS_MAX  = 32'd0;
+  localparam logic [31:0] SCENGEN_U_MAX = 32'd0;
+
   // Is there a unit for op_i?
   logic op_hit;
   always_comb begin
@@ -103,6 +118,8 @@ module ballast_units
   end
   assign op_supported_o = op_hit;
   assign caps_o         = CAPS;
+  assign agg_cols_max_o  = AGG_COLS_MAX;
+  assign scengen_u_max_o = SCENGEN_U_MAX;
 
   // The queue engine asks about desc_i.opcode before it starts a unit.
   logic [IDX_BITS-1:0] start_idx, sel_q;

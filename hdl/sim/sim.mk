@@ -9,7 +9,8 @@
 # Overridable: VERILATOR, VSIM_RTL_DIR (RTL sources, default hdl/rtl),
 # VSIM_BUILD_DIR (default hdl/build), VSIM_RTL_SRCS (default: the generated
 # *_regs_pkg.sv and *_tables_pkg.sv of VSIM_RTL_DIR, then its other *_pkg.sv,
-# then its other *.sv: packages before their importers), VSIM_VLT (Verilator
+# then its other *.sv, with those of its fxp/ and kern/ subfolders: packages
+# before their importers), VSIM_MEM_DIR (hdl/mem: the table images), VSIM_VLT (Verilator
 # configuration files, default hdl/lint/*.vlt), VSIM_VFLAGS (extra verilator
 # flags, e.g. -GLANES=8 or -I<dir>), VSIM_JOBS (default 2).
 
@@ -22,8 +23,11 @@ VSIM_RTL_DIR ?= $(VSIM_HDL_DIR)/rtl
 VSIM_BUILD_DIR ?= $(VSIM_HDL_DIR)/build
 VSIM_GEN_PKGS = $(sort $(wildcard $(VSIM_RTL_DIR)/*_regs_pkg.sv $(VSIM_RTL_DIR)/*_tables_pkg.sv))
 VSIM_RTL_SRCS ?= $(VSIM_GEN_PKGS) \
-	$(sort $(filter-out $(VSIM_GEN_PKGS),$(wildcard $(VSIM_RTL_DIR)/*_pkg.sv))) \
-	$(sort $(filter-out %_pkg.sv,$(wildcard $(VSIM_RTL_DIR)/*.sv)))
+	$(sort $(filter-out $(VSIM_GEN_PKGS),$(wildcard $(VSIM_RTL_DIR)/*_pkg.sv $(VSIM_RTL_DIR)/fxp/*_pkg.sv $(VSIM_RTL_DIR)/kern/*_pkg.sv))) \
+	$(sort $(filter-out %_pkg.sv,$(wildcard $(VSIM_RTL_DIR)/*.sv $(VSIM_RTL_DIR)/fxp/*.sv $(VSIM_RTL_DIR)/kern/*.sv)))
+# The function-table images ($readmemh at model start) by absolute path, so
+# the simulator runs from any directory.
+VSIM_MEM_DIR ?= $(VSIM_HDL_DIR)/mem
 VSIM_VLT ?= $(wildcard $(VSIM_HDL_DIR)/lint/*.vlt)
 VSIM_VFLAGS ?=
 
@@ -39,7 +43,7 @@ VSIM_TRACE_BIN := $(VSIM_BUILD_DIR)/ballast-vsim-trace
 VSIM_COMMON_FLAGS := --cc --exe --build -j $(VSIM_JOBS) -O2 --top-module ballast_top \
 	-MAKEFLAGS "OPT_FAST=-O2 OPT_SLOW=-O1" \
 	-CFLAGS "-std=c++17 -O2 -I$(VSIM_SIM_DIR)" \
-	$(VSIM_VFLAGS)
+	-GMEM_DIR='"$(VSIM_MEM_DIR)"' $(VSIM_VFLAGS)
 
 .PHONY: vsim vsim-trace vsim-clean
 

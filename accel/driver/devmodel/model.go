@@ -61,6 +61,8 @@ type config struct {
 	tablesHash uint32
 	caps       uint32
 	capsSet    bool
+	aggCols    uint32
+	scenGenU   uint32
 	handlers   map[uint16]Handler
 }
 
@@ -79,6 +81,11 @@ func WithMemory(bytes int, iova uint64) Option {
 // WithLanes sets ID_LANES.
 func WithLanes(n uint32) Option {
 	return func(c *config) error { c.lanes = n; return nil }
+}
+
+// WithLimits sets ID_AGG_COLS_MAX and ID_SCENGEN_U_MAX (both 0 by default).
+func WithLimits(aggColsMax, scenGenUMax uint32) Option {
+	return func(c *config) error { c.aggCols, c.scenGenU = aggColsMax, scenGenUMax; return nil }
 }
 
 // WithTablesHash sets ID_TABLES_HASH.
@@ -263,6 +270,10 @@ func (m *Model) Read32(off uint32) (uint32, error) {
 		return uint32(m.cycles() >> 32), nil
 	case regs.RegIDClkMHz:
 		return regs.IDClkMHzValue, nil
+	case regs.RegIDAggColsMax:
+		return m.cfg.aggCols, nil
+	case regs.RegIDScengenUMax:
+		return m.cfg.scenGenU, nil
 	case regs.RegCtrlBlkID:
 		return regs.BlkTypeCtrl<<16 | regs.BlkVersionCtrl, nil
 	case regs.RegCtrlBlkNext:

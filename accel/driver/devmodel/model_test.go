@@ -31,9 +31,10 @@ func TestRegisterSemantics(t *testing.T) {
 	}
 	defer m.Close()
 	for off, want := range map[uint32]uint32{
-		regs.RegIDBlkID: 0xB0010001, regs.RegIDBlkNext: 0x100, regs.RegIDMagic: 0x424C5354, regs.RegIDABI: 0x10000,
+		regs.RegIDBlkID: 0xB0010001, regs.RegIDBlkNext: 0x100, regs.RegIDMagic: 0x424C5354, regs.RegIDABI: 0x10001,
 		regs.RegIDTablesHash: 0xCAFE, regs.RegIDLanes: 16, regs.RegIDClkMHz: 250, regs.RegCtrlBlkNext: 0x200,
 		regs.RegQueueBlkNext: 0, regs.RegStatus: regs.StatusIdle, regs.RegIDCaps: 3,
+		regs.RegIDAggColsMax: 0, regs.RegIDScengenUMax: 0,
 	} {
 		if got := mustRead(t, m, off); got != want {
 			t.Errorf("register %#x = %#x, want %#x", off, got, want)

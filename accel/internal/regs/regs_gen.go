@@ -120,6 +120,10 @@ const (
 	RegIDCyclesHi = 0x0024
 	// RegIDClkMHz is ID_CLK_MHZ (RO): Nominal kernel clock in MHz.
 	RegIDClkMHz = 0x0028
+	// RegIDAggColsMax is ID_AGG_COLS_MAX (RO): The most tail scenarios S an AGGTAIL descriptor may name on this build (the unit's on-chip account-loss row); a larger S completes with BAD_DESC. 0 without AGGTAIL.
+	RegIDAggColsMax = 0x002C
+	// RegIDScengenUMax is ID_SCENGEN_U_MAX (RO): The most underlyings U a SCENGEN descriptor may name on this build (the unit's on-chip Cholesky factor and scenario tile); a larger U completes with BAD_DESC. 0 without SCENGEN.
+	RegIDScengenUMax = 0x0030
 )
 
 // Block CTRL: Control, status, errors, counters and test hooks. A soft reset returns every register of this block and of QUEUE to its reset value.
@@ -294,7 +298,7 @@ const (
 	// IDMagicValue is the value of ID_MAGIC.
 	IDMagicValue = 0x424C5354
 	// IDABIValue is the value of ID_ABI.
-	IDABIValue = 0x00010000
+	IDABIValue = 0x00010001
 	// IDClkMHzValue is the value of ID_CLK_MHZ.
 	IDClkMHzValue = 250
 )
@@ -462,7 +466,7 @@ const (
 	// IDABIMajorValue: The contract's major version.
 	IDABIMajorValue = 1
 	// IDABIMinorValue: The contract's minor version.
-	IDABIMinorValue = 0
+	IDABIMinorValue = 1
 )
 
 // Blocks describes the register map in BAR order, for the driver's block
@@ -475,7 +479,7 @@ var Blocks = [...]Block{
 		}},
 		{Name: "ID_BLK_NEXT", Offset: 0x0004, Access: AccessRO, Reset: 0x00000100, ResetNote: "", Doc: "BAR offset of the next block, 0 for the last."},
 		{Name: "ID_MAGIC", Offset: 0x0008, Access: AccessRO, Reset: 0x424C5354, ResetNote: "", Doc: "Magic number 0x424C5354 (\"BLST\")."},
-		{Name: "ID_ABI", Offset: 0x000C, Access: AccessRO, Reset: 0x00010000, ResetNote: "", Doc: "Contract version, major << 16 | minor.", Fields: []Field{
+		{Name: "ID_ABI", Offset: 0x000C, Access: AccessRO, Reset: 0x00010001, ResetNote: "", Doc: "Contract version, major << 16 | minor.", Fields: []Field{
 			{Name: "MINOR", Lsb: 0, Width: 16, Access: AccessRO, Doc: "Minor version: compatible additions."},
 			{Name: "MAJOR", Lsb: 16, Width: 16, Access: AccessRO, Doc: "Major version: the driver refuses any other."},
 		}},
@@ -486,6 +490,8 @@ var Blocks = [...]Block{
 		{Name: "ID_CYCLES_LO", Offset: 0x0020, Access: AccessRO, Reset: 0x00000000, ResetNote: "free-running", Doc: "Free-running clock-cycle counter, low word."},
 		{Name: "ID_CYCLES_HI", Offset: 0x0024, Access: AccessRO, Reset: 0x00000000, ResetNote: "free-running", Doc: "Clock-cycle counter, high word (read HI, LO, HI and retry if HI changed)."},
 		{Name: "ID_CLK_MHZ", Offset: 0x0028, Access: AccessRO, Reset: 0x000000FA, ResetNote: "", Doc: "Nominal kernel clock in MHz."},
+		{Name: "ID_AGG_COLS_MAX", Offset: 0x002C, Access: AccessRO, Reset: 0x00000000, ResetNote: "build", Doc: "The most tail scenarios S an AGGTAIL descriptor may name on this build (the unit's on-chip account-loss row); a larger S completes with BAD_DESC. 0 without AGGTAIL."},
+		{Name: "ID_SCENGEN_U_MAX", Offset: 0x0030, Access: AccessRO, Reset: 0x00000000, ResetNote: "build", Doc: "The most underlyings U a SCENGEN descriptor may name on this build (the unit's on-chip Cholesky factor and scenario tile); a larger U completes with BAD_DESC. 0 without SCENGEN."},
 	}},
 	{Name: "CTRL", Base: 0x0100, Type: 0xB002, Version: 1, Doc: "Control, status, errors, counters and test hooks. A soft reset returns every register of this block and of QUEUE to its reset value.", Registers: []Register{
 		{Name: "CTRL_BLK_ID", Offset: 0x0100, Access: AccessRO, Reset: 0xB0020001, ResetNote: "", Doc: "Block header: type << 16 | version.", Fields: []Field{

@@ -187,7 +187,7 @@ const (
 // The ABI version the map describes.
 const (
 	abiMajor = 1
-	abiMinor = 0
+	abiMinor = 1
 )
 
 // Interface returns the device interface. Each call returns a fresh copy.
@@ -228,6 +228,8 @@ func Interface() *Map {
 				{Name: "ID_CYCLES_LO", Offset: 0x20, Access: RO, ResetNote: "free-running", Doc: "Free-running clock-cycle counter, low word."},
 				{Name: "ID_CYCLES_HI", Offset: 0x24, Access: RO, ResetNote: "free-running", Doc: "Clock-cycle counter, high word (read HI, LO, HI and retry if HI changed)."},
 				{Name: "ID_CLK_MHZ", Offset: 0x28, Access: RO, Reset: 250, Fixed: true, Doc: "Nominal kernel clock in MHz."},
+				{Name: "ID_AGG_COLS_MAX", Offset: 0x2C, Access: RO, ResetNote: "build", Doc: "The most tail scenarios S an AGGTAIL descriptor may name on this build (the unit's on-chip account-loss row); a larger S completes with BAD_DESC. 0 without AGGTAIL."},
+				{Name: "ID_SCENGEN_U_MAX", Offset: 0x30, Access: RO, ResetNote: "build", Doc: "The most underlyings U a SCENGEN descriptor may name on this build (the unit's on-chip Cholesky factor and scenario tile); a larger U completes with BAD_DESC. 0 without SCENGEN."},
 			},
 		},
 		{

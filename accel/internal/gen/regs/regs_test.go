@@ -208,7 +208,7 @@ func TestSVNames(t *testing.T) {
 	}
 	s := string(sv.Data)
 	for _, want := range []string{"`default_nettype none", "package ballast_regs_pkg;", "endpackage",
-		"localparam logic [15:0] REG_DQ_TAIL", "= 16'h0214;", "32'h424C5354", "32'h00010000", "32'd250", "32'h00000021"} {
+		"localparam logic [15:0] REG_DQ_TAIL", "= 16'h0214;", "32'h424C5354", "32'h00010001", "32'd250", "32'h00000021"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("SystemVerilog package lacks %q", want)
 		}
