@@ -12,9 +12,7 @@
 // Word k of the counter, key and output lies at bits [32k +: 32].
 `default_nettype none
 
-module ballast_philox4x32
-  import ballast_pkg::*;
-(
+module ballast_philox4x32 (
   input  logic         clk_i,
   input  logic         rst_ni,
   input  logic         flush_i,
@@ -25,19 +23,19 @@ module ballast_philox4x32
   output logic [127:0] data_o
 );
 
-  localparam int unsigned R = PHILOX_ROUNDS;
+  localparam int unsigned R = ballast_pkg::PHILOX_ROUNDS;
 
   // Round r input (r = 0 .. R): round_c[0] is the counter, round_c[R] the result.
-  logic [R:0][127:0] round_c;
-  logic [R:0][63:0]  round_k;
+  logic [127:0] round_c [R+1];
+  logic [63:0]  round_k [R+1];
 
   // Multiply stage registers of each round.
-  logic [R-1:0][63:0] p0_q, p1_q;
-  logic [R-1:0][31:0] c1_q, c3_q;
-  logic [R-1:0][63:0] km_q;
+  logic [63:0] p0_q [R], p1_q [R];
+  logic [31:0] c1_q [R], c3_q [R];
+  logic [63:0] km_q [R];
   // Mix stage registers of each round.
-  logic [R-1:0][127:0] c_q;
-  logic [R-1:0][63:0]  k_q;
+  logic [127:0] c_q [R];
+  logic [63:0]  k_q [R];
 
   assign round_c[0] = ctr_i;
   assign round_k[0] = key_i;
@@ -51,8 +49,8 @@ module ballast_philox4x32
 
     // Stage 1: the two 32x32->64 products.
     always_ff @(posedge clk_i) begin
-      p0_q[r] <= 64'(PHILOX_M0) * 64'(c0);
-      p1_q[r] <= 64'(PHILOX_M1) * 64'(c2);
+      p0_q[r] <= 64'(ballast_pkg::PHILOX_M0) * 64'(c0);
+      p1_q[r] <= 64'(ballast_pkg::PHILOX_M1) * 64'(c2);
       c1_q[r] <= c1;
       c3_q[r] <= c3;
       km_q[r] <= round_k[r];
@@ -66,7 +64,7 @@ module ballast_philox4x32
                  p0_q[r][63:32] ^ c3_q[r] ^ k1,
                  p1_q[r][31:0],
                  p1_q[r][63:32] ^ c1_q[r] ^ k0};
-      k_q[r] <= {k1 + PHILOX_W1, k0 + PHILOX_W0};
+      k_q[r] <= {k1 + ballast_pkg::PHILOX_W1, k0 + ballast_pkg::PHILOX_W0};
     end
 
     assign round_c[r+1] = c_q[r];
@@ -80,17 +78,17 @@ module ballast_philox4x32
   assign unused_last_key = ^round_k[R];
 
   // Valid bits: a shift register of PHILOX_LATENCY stages.
-  logic [PHILOX_LATENCY-1:0] valid_q;
+  logic [ballast_pkg::PHILOX_LATENCY-1:0] valid_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       valid_q <= '0;
     end else if (flush_i) begin
       valid_q <= '0;
     end else begin
-      valid_q <= {valid_q[PHILOX_LATENCY-2:0], valid_i};
+      valid_q <= {valid_q[ballast_pkg::PHILOX_LATENCY-2:0], valid_i};
     end
   end
-  assign valid_o = valid_q[PHILOX_LATENCY-1];
+  assign valid_o = valid_q[ballast_pkg::PHILOX_LATENCY-1];
 
 endmodule
 
