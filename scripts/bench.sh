@@ -25,7 +25,8 @@ runs=(
 	"./engine/pricing:^(BenchmarkCompute|BenchmarkComputeBatch|BenchmarkValueAfterShock|BenchmarkValuesAfterShocks|BenchmarkImpliedVol)\$:$benchtime"
 	"./engine/tail:^(BenchmarkCompute|BenchmarkAccountResetWith|BenchmarkPostTrade)\$:$benchtime"
 	"./engine/kernel:^(BenchmarkRevalue|BenchmarkAggregate|BenchmarkRiskBatch)\$:3x"
-	"./engine:^BenchmarkReferenceEpoch\$:3x"
+	"./engine:^(BenchmarkReferenceEpoch|BenchmarkReferenceEpochCPU)\$:3x"
+	"./accel/cpu:^(BenchmarkRevalue|BenchmarkScenarios|BenchmarkAggregate|BenchmarkRisk)\$:$benchtime"
 	"./engine:^BenchmarkCheck\$:50000x"
 )
 {
