@@ -58,6 +58,12 @@ var ErrInvalidJob = errors.New("accel: invalid job")
 // simulator); the message says why.
 var ErrUnavailable = errors.New("accel: backend unavailable")
 
+// ErrExceedsLimits reports a job that this backend cannot take (a device's
+// build limits, its memory) although another backend can; a failover
+// backend sends such a job to its fallback without marking the primary
+// degraded.
+var ErrExceedsLimits = errors.New("accel: job exceeds the backend's limits")
+
 // Kind is an instrument's payoff kind.
 type Kind uint8
 

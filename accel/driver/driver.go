@@ -544,6 +544,13 @@ func (d *Device) identify() error {
 // Info returns what Open read from the device.
 func (d *Device) Info() Info { return d.info }
 
+// ArenaBytes is the size of the job-buffer arena: a job whose buffers, each
+// rounded up to JobBufferBytes, exceed it can never run.
+func (d *Device) ArenaBytes() int { return d.arena.size }
+
+// JobBufferBytes is the arena space a job buffer of n bytes takes.
+func JobBufferBytes(n int) int { return alignUp(n) }
+
 // now is the monotonic time since Open.
 func (d *Device) now() time.Duration { return time.Since(d.epoch) }
 

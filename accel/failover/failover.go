@@ -71,6 +71,9 @@ type Health struct {
 	// Failures counts primary errors; Deadlines counts missed deadlines
 	// (included in Failures); Recoveries counts returns to the primary.
 	Failures, Deadlines, Recoveries uint64
+	// Oversize counts jobs the primary refused as beyond its limits
+	// (accel.ErrExceedsLimits): run on the fallback, not failures.
+	Oversize uint64
 }
 
 // Backend is an accel.Backend with failover. It is safe for concurrent use;
@@ -163,7 +166,14 @@ func (b *Backend) Risk(ctx context.Context, job *accel.RiskJob, out *accel.RiskR
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		b.fail(err)
+		if errors.Is(err, accel.ErrExceedsLimits) {
+			// The primary is healthy; this job is beyond it.
+			b.mu.Lock()
+			b.h.Oversize++
+			b.mu.Unlock()
+		} else {
+			b.fail(err)
+		}
 	}
 	if err := b.fallback.Risk(ctx, job, out); err != nil {
 		return fmt.Errorf("failover: fallback %s: %w", b.fallback.Name(), err)

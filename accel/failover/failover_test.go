@@ -3,6 +3,7 @@ package failover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -26,6 +27,7 @@ const (
 	modeOK = iota
 	modeErr
 	modeHang
+	modeTooLarge
 )
 
 func newFake(name string) *fake { return &fake{name: name, hang: make(chan struct{})} }
@@ -39,6 +41,8 @@ func (f *fake) Risk(ctx context.Context, job *accel.RiskJob, out *accel.RiskResu
 	switch f.mode.Load() {
 	case modeErr:
 		return errors.New(f.name + ": device error")
+	case modeTooLarge:
+		return fmt.Errorf("%s: 40000 scenarios, at most 16384: %w", f.name, accel.ErrExceedsLimits)
 	case modeHang:
 		<-f.hang // ignores ctx, like a wedged device
 	}
@@ -141,6 +145,25 @@ func TestFailoverRerunsOnFallbackAndRecovers(t *testing.T) {
 	}
 	if h.PrimaryJobs != 2 || h.FallbackJobs != 5 || h.Failures != 4 {
 		t.Fatalf("counters: %+v", h)
+	}
+}
+
+// TestFailoverOversizeIsNotAFailure: a job beyond the primary's limits runs
+// on the fallback, and the primary stays healthy for the next job.
+func TestFailoverOversizeIsNotAFailure(t *testing.T) {
+	p, f := newFake("vsim"), newFake("cpu")
+	b := newBackend(t, p, f, &clock{t: time.Unix(1000, 0)}, time.Minute)
+	var out accel.RiskResult
+	p.mode.Store(modeTooLarge)
+	if err := b.Risk(context.Background(), testJob(), &out); err != nil || out.Backend != "cpu" {
+		t.Fatalf("oversize job: %v on %q", err, out.Backend)
+	}
+	if h := b.Health(); h.Degraded || h.Failures != 0 || h.Oversize != 1 || h.FallbackJobs != 1 {
+		t.Fatalf("health after an oversize job: %+v", h)
+	}
+	p.mode.Store(modeOK)
+	if err := b.Risk(context.Background(), testJob(), &out); err != nil || out.Backend != "vsim" {
+		t.Fatalf("next job: %v on %q", err, out.Backend)
 	}
 }
 

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ballast-risk/ballast/accel"
+	"github.com/ballast-risk/ballast/accel/fpga"
 )
 
 const riskFixture = "../../engine/riskfile/testdata/portfolio.json"
@@ -72,12 +76,84 @@ func TestRiskCommandErrors(t *testing.T) {
 		{[]string{"--file", riskFixture, "--scenarios", "0"}, exitUsage, ""},
 		{[]string{"--file", filepath.Join(dir, "missing.json")}, exitFail, "missing.json"},
 		{[]string{"--file", bad}, exitFail, "underlyings"},
-		{[]string{"--file", riskFixture, "--accel", "vsim"}, exitFail, "unavailable"},
+		{[]string{"--file", riskFixture, "--accel", "fpga"}, exitFail, "fpga"},
 		{[]string{"--file", riskFixture, "--accel", "gpu"}, exitFail, "unknown backend"},
 	} {
 		_, stderr, code := runRiskCmd(t, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.msg) {
 			t.Errorf("%v: exit %d %q", tc.args, code, stderr)
 		}
+	}
+}
+
+// runRiskRaw runs `ballastctl risk` and returns its stdout bytes.
+func runRiskRaw(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(append([]string{"risk"}, args...), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// sameAsCPU checks that a device backend's output is the cpu backend's,
+// byte for byte, but for the backend's name.
+func sameAsCPU(t *testing.T, name, got, cpu string) {
+	t.Helper()
+	want := strings.Replace(cpu, `"backend":"cpu"`, `"backend":"`+name+`"`, 1)
+	if want == cpu {
+		t.Fatalf("cpu output %q does not name its backend", cpu)
+	}
+	if got != want {
+		t.Fatalf("--accel %s output\n%s differs from --accel cpu\n%s", name, got, cpu)
+	}
+}
+
+// TestRiskCommandModel runs the device path (driver, rings, DMA buffers,
+// the device model's kernel) and checks its JSON against the cpu backend's.
+func TestRiskCommandModel(t *testing.T) {
+	for _, args := range [][]string{
+		{"--file", riskFixture, "--scenarios", "5000", "--seed", "3", "--alpha", "0.975"},
+		{"--file", riskFixture, "--scenarios", "777", "--seed", "11", "--alpha", "0.99"},
+	} {
+		cpu, stderr, code := runRiskRaw(t, append(args, "--accel", "cpu")...)
+		if code != exitOK {
+			t.Fatalf("cpu: exit %d %q", code, stderr)
+		}
+		got, stderr, code := runRiskRaw(t, append(args, "--accel", "model")...)
+		if code != exitOK {
+			t.Fatalf("model: exit %d %q", code, stderr)
+		}
+		sameAsCPU(t, "model", got, cpu)
+	}
+}
+
+// TestRiskCommandVsim runs a small batch on the simulated RTL: the same
+// JSON as cpu, or — while the harness is missing or its RTL lacks the
+// kernel's units — the unavailable exit with the reason.
+func TestRiskCommandVsim(t *testing.T) {
+	args := []string{"--file", riskFixture, "--scenarios", "64", "--seed", "5", "--alpha", "0.95"}
+	cpu, _, code := runRiskRaw(t, append(args, "--accel", "cpu")...)
+	if code != exitOK {
+		t.Fatalf("cpu: exit %d", code)
+	}
+	got, stderr, code := runRiskRaw(t, append(args, "--accel", "vsim")...)
+	if code != exitOK {
+		if code != exitFail || !strings.Contains(stderr, "unavailable") {
+			t.Fatalf("vsim: exit %d %q", code, stderr)
+		}
+		t.Logf("vsim unavailable: %s", strings.TrimSpace(stderr))
+		return
+	}
+	sameAsCPU(t, "vsim", got, cpu)
+}
+
+// TestRiskCommandFPGA checks an absent card is the unavailable exit with
+// fpga's reason.
+func TestRiskCommandFPGA(t *testing.T) {
+	if err := fpga.Available(fpga.Config{}); !errors.Is(err, accel.ErrUnavailable) {
+		t.Skipf("a card may be present here (%v): the absent-card path cannot be tested", err)
+	}
+	_, stderr, code := runRiskRaw(t, "--file", riskFixture, "--scenarios", "100", "--accel", "fpga")
+	if code != exitFail || !strings.Contains(stderr, "fpga") {
+		t.Fatalf("exit %d %q", code, stderr)
 	}
 }

@@ -7,7 +7,8 @@
 // completions (stalling while the completion ring is full) and halts on
 // fatal errors, the FAULT_INJECT and WATCHDOG hooks, and the self-test
 // opcodes. Other opcodes answer BAD_OPCODE unless a Handler is registered,
-// so a CPU kernel can be plugged in.
+// so a CPU kernel can be plugged in; WithRiskKernel plugs in accel/job's
+// executors of SCENGEN, REVAL, AGGTAIL and GREEKS, with their limits.
 //
 // A Model is both the driver's Bar and its Memory. It is meant for tests of
 // the driver and for comparing the Verilator simulation against.
@@ -51,6 +52,15 @@ var ErrBus = errors.New("devmodel: register access outside BAR0 or misaligned")
 // wrote and a completion status (regs.Code*).
 type Handler func(src, dst []byte, d driver.Descriptor) (outBytes int, status uint16)
 
+// DMA maps the device-address range [addr, addr+n) to host memory; ok is
+// false when the range leaves the model's memory (the device's DMA_READ).
+type DMA func(addr, n uint64) (b []byte, ok bool)
+
+// DMAHandler is a Handler that also reaches host memory by device address:
+// an opcode with an address argument (REVAL's scenario buffer and AGGTAIL's
+// loss matrix in arg0) reads it through dma.
+type DMAHandler func(src, dst []byte, d driver.Descriptor, dma DMA) (outBytes int, status uint16)
+
 // Option configures a Model.
 type Option func(*config) error
 
@@ -63,7 +73,9 @@ type config struct {
 	capsSet    bool
 	aggCols    uint32
 	scenGenU   uint32
-	handlers   map[uint16]Handler
+	limitsSet  bool
+	risk       bool
+	handlers   map[uint16]DMAHandler
 }
 
 // WithMemory sets the host memory's size (a multiple of 4 KiB) and its IOVA
@@ -83,9 +95,14 @@ func WithLanes(n uint32) Option {
 	return func(c *config) error { c.lanes = n; return nil }
 }
 
-// WithLimits sets ID_AGG_COLS_MAX and ID_SCENGEN_U_MAX (both 0 by default).
+// WithLimits sets ID_AGG_COLS_MAX and ID_SCENGEN_U_MAX (both 0 by default;
+// with WithRiskKernel, RiskAggColsMax and RiskScenGenUMax). The risk
+// kernel's SCENGEN and AGGTAIL answer BAD_DESC beyond them, as the RTL does.
 func WithLimits(aggColsMax, scenGenUMax uint32) Option {
-	return func(c *config) error { c.aggCols, c.scenGenU = aggColsMax, scenGenUMax; return nil }
+	return func(c *config) error {
+		c.aggCols, c.scenGenU, c.limitsSet = aggColsMax, scenGenUMax, true
+		return nil
+	}
 }
 
 // WithTablesHash sets ID_TABLES_HASH.
@@ -106,6 +123,18 @@ func Handle(opcode uint16, fn Handler) Option {
 		if fn == nil {
 			return fmt.Errorf("devmodel: nil handler for opcode %#04x", opcode)
 		}
+		c.handlers[opcode] = func(src, dst []byte, d driver.Descriptor, _ DMA) (int, uint16) { return fn(src, dst, d) }
+		return nil
+	}
+}
+
+// HandleDMA registers fn, which may read host memory by device address, for
+// opcode.
+func HandleDMA(opcode uint16, fn DMAHandler) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return fmt.Errorf("devmodel: nil handler for opcode %#04x", opcode)
+		}
 		c.handlers[opcode] = fn
 		return nil
 	}
@@ -117,6 +146,7 @@ type Model struct {
 	mapping *mmio.Mapping
 	mem     []byte
 	start   time.Time
+	dmaFn   DMA // m.dma, made once: a method value per descriptor would allocate
 
 	kick    chan struct{} // the engine has something to look at
 	irq     chan struct{} // interrupt edges
@@ -149,11 +179,14 @@ type state struct {
 
 // New starts a model; Close stops it.
 func New(opts ...Option) (*Model, error) {
-	c := config{memBytes: DefaultMemoryBytes, iova: DefaultIOVA, lanes: DefaultLanes, handlers: map[uint16]Handler{}}
+	c := config{memBytes: DefaultMemoryBytes, iova: DefaultIOVA, lanes: DefaultLanes, handlers: map[uint16]DMAHandler{}}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
 			return nil, err
 		}
+	}
+	if c.risk {
+		c.addRiskKernel()
 	}
 	if !c.capsSet {
 		c.caps = 1<<regs.CapSelftestPhiloxBit | 1<<regs.CapSelftestCopyBit
@@ -171,6 +204,7 @@ func New(opts ...Option) (*Model, error) {
 		cfg: c, mapping: mp, mem: mp.Bytes(), start: time.Now(),
 		kick: make(chan struct{}, 1), irq: make(chan struct{}, 1), closeCh: make(chan struct{}),
 	}
+	m.dmaFn = m.dma
 	m.wg.Add(1)
 	go m.run()
 	return m, nil
@@ -437,15 +471,18 @@ func (m *Model) reset() {
 }
 
 // translate maps [addr, addr+n) to host memory.
-func (m *Model) translate(addr uint64, n uint32) ([]byte, bool) {
+func (m *Model) translate(addr uint64, n uint32) ([]byte, bool) { return m.dma(addr, uint64(n)) }
+
+// dma maps [addr, addr+n) to host memory (the handlers' DMA).
+func (m *Model) dma(addr, n uint64) ([]byte, bool) {
 	if n == 0 {
 		return nil, true
 	}
-	if addr < m.cfg.iova || addr-m.cfg.iova > uint64(len(m.mem)) || uint64(len(m.mem))-(addr-m.cfg.iova) < uint64(n) {
+	if addr < m.cfg.iova || addr-m.cfg.iova > uint64(len(m.mem)) || uint64(len(m.mem))-(addr-m.cfg.iova) < n {
 		return nil, false
 	}
 	o := addr - m.cfg.iova
-	return m.mem[o : o+uint64(n)], true
+	return m.mem[o : o+n], true
 }
 
 // run is the queue engine.
@@ -558,9 +595,9 @@ func (m *Model) execute(d driver.Descriptor, dmaFault bool) (status uint16, out,
 	if !ok {
 		switch d.Opcode {
 		case regs.OpSelftestPhilox:
-			h = philox
+			h = func(src, dst []byte, d driver.Descriptor, _ DMA) (int, uint16) { return philox(src, dst, d) }
 		case regs.OpSelftestCopy:
-			h = copyOp
+			h = func(src, dst []byte, d driver.Descriptor, _ DMA) (int, uint16) { return copyOp(src, dst, d) }
 		default:
 			return regs.CodeBadOpcode, 0, descCycles
 		}
@@ -573,7 +610,7 @@ func (m *Model) execute(d driver.Descriptor, dmaFault bool) (status uint16, out,
 	if !ok {
 		return regs.CodeDMAWrite, 0, cycles
 	}
-	n, st := h(src, dst, d)
+	n, st := h(src, dst, d, m.dmaFn)
 	if n < 0 || n > len(dst) {
 		n = 0
 	}
