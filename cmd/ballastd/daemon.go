@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ballast-risk/ballast/accel"
 	"github.com/ballast-risk/ballast/feedhandler"
 	"github.com/ballast-risk/ballast/feedhandler/book"
 	"github.com/ballast-risk/ballast/feedhandler/moldudp64"
@@ -62,12 +63,21 @@ type daemon struct {
 	cons  *consumer
 	syms  *symbolDir
 	x     *exchange // nil without --demo
+	// accel is the risk backend, checked at boot and closed by the
+	// caller after the summary.
+	accel *accelerator
 	start time.Time
 }
 
-// startDaemon opens the sockets and builds the pipeline; d.run starts it.
-func startDaemon(o options, log *slog.Logger) (*daemon, error) {
-	d := &daemon{opts: o, log: log}
+// riskBackend is the backend the engine's risk epochs are submitted to (a
+// later issue wires the engine's epochs to it): cpu, or the --accel device
+// behind accel/failover with cpu as the fallback.
+func (d *daemon) riskBackend() accel.Backend { return d.accel.backend }
+
+// startDaemon opens the sockets and builds the pipeline around the
+// accelerator acc (which the caller keeps and closes); d.run starts it.
+func startDaemon(o options, log *slog.Logger, acc *accelerator) (*daemon, error) {
+	d := &daemon{opts: o, log: log, accel: acc}
 	fa := o.feedAddr
 	src, err := source.ListenUDP(source.UDPConfig{Addr: fa.Addr().AsSlice(), Port: fa.Port(),
 		RecvBufferBytes: recvBufferBytes, BatchMax: feedhandler.BatchMax, ReadTimeout: feedReadTimeout})
@@ -308,6 +318,7 @@ func (d *daemon) report(ctx context.Context) {
 		}
 		s := d.feed.snapshot()
 		c := d.cons.stats(marksShownMax, false)
+		acc := d.accel.observe(d.log)
 		now := time.Now()
 		dt := s.atNs - prev.atNs
 		d.log.Info("feed",
@@ -318,7 +329,8 @@ func (d *daemon) report(ctx context.Context) {
 			"ring_depth", d.ticks.Len(),
 			"ticks", c.ticks, "ticks_per_s", perSecond(c.ticks-prevTicks, int64(now.Sub(prevAt))),
 			"lat_p50", time.Duration(c.p50), "lat_p99", time.Duration(c.p99), "lat_max", time.Duration(c.max),
-			"marks", d.formatMarks(c.shown))
+			"marks", d.formatMarks(c.shown),
+			slog.Group("accel", acc.attrs()...))
 		prev, prevTicks, prevAt = s, c.ticks, now
 	}
 }
@@ -358,6 +370,7 @@ type summary struct {
 	ring      ring.Stats
 	ticks     consumerStats
 	books     bookCheck
+	accel     accelState
 }
 
 type exchangeSummary struct {
@@ -378,7 +391,7 @@ type bookCheck struct {
 func (d *daemon) summary(reason string, shutdown time.Duration) summary {
 	s := summary{reason: reason, elapsed: time.Since(d.start), shutdown: shutdown,
 		feed: d.feed.snapshot(), drained: d.feed.drained.Load(), source: d.src.Stats(),
-		ring: d.ticks.Stats(), ticks: d.cons.stats(0, true)}
+		ring: d.ticks.Stats(), ticks: d.cons.stats(0, true), accel: d.accel.observe(d.log)}
 	if d.x != nil {
 		s.exchange = exchangeSummary{on: true, sender: d.x.sender.Stats()}
 		s.rerequest = d.x.server.Stats()
@@ -435,5 +448,5 @@ func (s *summary) attrs() []any {
 	if s.exchange.on {
 		books = append(books, "exchange_match", s.books.exchangeMatch)
 	}
-	return append(a, slog.Group("books", books...))
+	return append(a, slog.Group("books", books...), slog.Group("accel", s.accel.attrs()...))
 }

@@ -13,9 +13,17 @@
 // an external exchange (for example `ballast-sim send`) whose re-request
 // server is --rerequest.
 //
-// Every --stats-every it logs one line of feed and tick statistics; on
-// SIGINT or SIGTERM (or after --duration) it closes the simulated session,
-// drains the feed, logs a final summary and exits 0. A second signal stops
+// --accel picks the backend the risk batches run on: cpu (the default), vsim
+// (the Verilator simulation of the RTL, a supervised child process) or fpga
+// (the card); a device is wrapped with the cpu backend as its fallback. At
+// start-up a boot check runs one small deterministic risk batch on the chosen
+// backend and requires it to equal the cpu backend's bit for bit; an absent
+// device or a disagreeing one stops the start-up.
+//
+// Every --stats-every it logs one line of feed, tick and accelerator
+// statistics; on SIGINT or SIGTERM (or after --duration) it closes the
+// simulated session, drains the feed, logs a final summary, closes the
+// accelerator (stopping the simulator) and exits 0. A second signal stops
 // it at once. Exit status: 0 on success, 1 on a runtime failure, 2 on a
 // usage error.
 package main
@@ -35,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ballast-risk/ballast/accel/vsim"
 	"github.com/ballast-risk/ballast/sim/itchgen"
 	"github.com/ballast-risk/ballast/sim/udpsend"
 )
@@ -82,6 +91,7 @@ type options struct {
 	statsEvery time.Duration
 	duration   time.Duration
 	logFormat  string
+	accel      accelConfig
 
 	feedAddr      netip.AddrPort // resolved --feed
 	rerequestAddr netip.AddrPort // resolved --rerequest; invalid when none
@@ -109,6 +119,8 @@ func newFlags(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.statsEvery, "stats-every", defaultStatsEvery, "interval of the statistics log line")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after this long, as on SIGTERM (0: run until a signal)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.accel.kind, "accel", accelCPU, "risk backend: cpu, vsim (Verilator simulation; binary $"+vsim.EnvBinary+
+		" or hdl/build/ballast-vsim) or fpga (the card); a device falls back to cpu when it fails")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), synopsis)
 		fs.PrintDefaults()
@@ -179,6 +191,8 @@ func parseArgs(args []string, stdout io.Writer) (options, error) {
 		return o, fmt.Errorf("--duration %v is negative", o.duration)
 	case o.logFormat != "text" && o.logFormat != "json":
 		return o, fmt.Errorf("--log-format %q: want text or json", o.logFormat)
+	case !validAccel(o.accel.kind):
+		return o, fmt.Errorf("--accel %q: want cpu, vsim or fpga", o.accel.kind)
 	}
 	return o, nil
 }
@@ -208,8 +222,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ballastd: %v\nRun 'ballastd -h' for the flags.\n", err)
 		return exitUsage
 	}
+	return runOptions(ctx, o, stderr)
+}
+
+// runOptions is run after parsing: it opens and checks the accelerator,
+// runs the daemon, and closes the accelerator after the summary. A device
+// that does not close in order (a simulator that died meanwhile) makes the
+// exit status 1.
+func runOptions(ctx context.Context, o options, stderr io.Writer) (code int) {
 	log := newLogger(stderr, o.logFormat)
-	d, err := startDaemon(o, log)
+	acc, err := openAccel(ctx, o.accel, log)
+	if err != nil {
+		log.Error("start-up failed", "err", err)
+		return exitFail
+	}
+	defer func() {
+		if err := acc.close(); err != nil {
+			log.Error("accelerator did not close cleanly", "backend", acc.kind, "err", err)
+			code = exitFail
+		} else if acc.dev != nil {
+			log.Info("accelerator closed", "backend", acc.kind)
+		}
+	}()
+	d, err := startDaemon(o, log, acc)
 	if err != nil {
 		log.Error("start-up failed", "err", err)
 		return exitFail
