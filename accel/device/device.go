@@ -26,6 +26,7 @@ import (
 	"github.com/ballast-risk/ballast/accel/driver"
 	"github.com/ballast-risk/ballast/accel/internal/regs"
 	"github.com/ballast-risk/ballast/accel/job"
+	"github.com/ballast-risk/ballast/accel/vsim"
 )
 
 // Backend names.
@@ -132,6 +133,11 @@ type Backend struct {
 	info       driver.Info
 	arenaBytes int
 	free       chan *scratch // kept scratches, at most ScratchKeepMax
+	// revive, when set, brings a dead device process back before Reset
+	// (vsim: restart the simulator).
+	revive func() error
+	// sim is the simulator of a vsim backend (nil otherwise).
+	sim *vsim.Sim
 }
 
 var _ accel.Backend = (*Backend)(nil)
@@ -160,12 +166,24 @@ func New(name string, dev *driver.Device, opts ...Option) *Backend {
 // Name returns the name given at construction.
 func (b *Backend) Name() string { return b.name }
 
+// Sim is the simulator process of a backend from OpenVsim (its pid, file,
+// cycles and health); nil for other backends.
+func (b *Backend) Sim() *vsim.Sim { return b.sim }
+
 // Device is the driver the backend runs on.
 func (b *Backend) Device() *driver.Device { return b.dev }
 
 // Reset resets the device (driver.Device.Reset): accel/failover calls it
-// before retrying a failed device.
-func (b *Backend) Reset() error { return b.dev.Reset() }
+// before retrying a failed device. On vsim a simulator process that has
+// died is restarted first (a fresh RTL, the driver's rings re-programmed).
+func (b *Backend) Reset() error {
+	if b.revive != nil {
+		if err := b.revive(); err != nil {
+			return err
+		}
+	}
+	return b.dev.Reset()
+}
 
 // layout places a plan's buffers in the two DMA buffers: inputs (the four
 // sources, then the scenario buffer) and outputs (loss, tails, Greeks).

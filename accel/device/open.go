@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ballast-risk/ballast/accel"
 	"github.com/ballast-risk/ballast/accel/driver"
@@ -48,8 +49,24 @@ func OpenVsim(ctx context.Context, vcfg vsim.Config, dcfg driver.Config) (*Backe
 		return nil, nil, errors.Join(fmt.Errorf("device vsim: open the driver: %w", err), sim.Close())
 	}
 	closer := func() error { return errors.Join(dev.Close(), sim.Close()) }
-	return New(NameVsim, dev, options(dcfg)...), closer, nil
+	b := New(NameVsim, dev, options(dcfg)...)
+	b.sim = sim
+	b.revive = func() error {
+		if sim.Err() == nil {
+			return nil
+		}
+		rctx, cancel := context.WithTimeout(context.Background(), vsimRestartTimeout)
+		defer cancel()
+		if err := sim.Restart(rctx); err != nil {
+			return fmt.Errorf("device vsim: restart the simulator: %w", err)
+		}
+		return nil
+	}
+	return b, closer, nil
 }
+
+// vsimRestartTimeout bounds a simulator restart in Reset.
+const vsimRestartTimeout = 30 * time.Second
 
 // OpenFPGA opens the card (fpga.Open with fcfg) and the driver over it
 // (dcfg; TablesHash 0 means fxp.TablesHash; the card's interrupt is used
