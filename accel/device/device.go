@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/ballast-risk/ballast/accel"
 	"github.com/ballast-risk/ballast/accel/driver"
@@ -138,6 +139,58 @@ type Backend struct {
 	revive func() error
 	// sim is the simulator of a vsim backend (nil otherwise).
 	sim *vsim.Sim
+
+	statsMu sync.Mutex
+	stats   Stats
+}
+
+// OpStats are the completed descriptors of one opcode and the device cycles
+// they took (the completions' cycles field).
+type OpStats struct {
+	// Descriptors counts completed descriptors; Cycles sums their cycles;
+	// LastCycles is the latest one's.
+	Descriptors, Cycles, LastCycles uint64
+}
+
+// Stats are a backend's counters since it was created.
+type Stats struct {
+	// Batches counts risk batches completed on the device.
+	Batches uint64
+	// ScenGen, Reval, AggTail and Greeks are per-opcode device cycles.
+	ScenGen, Reval, AggTail, Greeks OpStats
+}
+
+// Stats returns the backend's counters.
+func (b *Backend) Stats() Stats {
+	b.statsMu.Lock()
+	defer b.statsMu.Unlock()
+	return b.stats
+}
+
+// record adds a completed batch's completions to the counters.
+func (b *Backend) record(cs []uint16, res *driver.Result) {
+	b.statsMu.Lock()
+	defer b.statsMu.Unlock()
+	b.stats.Batches++
+	for k, op := range cs {
+		var o *OpStats
+		switch op {
+		case regs.OpScengen:
+			o = &b.stats.ScenGen
+		case regs.OpReval:
+			o = &b.stats.Reval
+		case regs.OpAggtail:
+			o = &b.stats.AggTail
+		case regs.OpGreeks:
+			o = &b.stats.Greeks
+		default:
+			panic("device: batch with an opcode outside the risk chain")
+		}
+		c := res.Completions[k].Cycles
+		o.Descriptors++
+		o.Cycles += c
+		o.LastCycles = c
+	}
 }
 
 var _ accel.Backend = (*Backend)(nil)
@@ -373,6 +426,7 @@ func (b *Backend) RunPlan(ctx context.Context, p *job.Plan, out *accel.RiskResul
 			return fmt.Errorf("%w: device %s: %s wrote %d bytes, want %d", ErrCompletion, b.name, regs.OpcodeName(op), got, want[k])
 		}
 	}
+	b.record(cs, &res)
 	o := s.out
 	return p.Decode(b.name, o[l.loss:l.loss+sz.Loss], o[l.tails:l.tails+sz.Tails], o[l.greeks:l.greeks+sz.Greeks], out)
 }

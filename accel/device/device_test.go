@@ -545,3 +545,24 @@ func BenchmarkRunPlanHost(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "batches/s")
 	b.ReportMetric(float64(b.N*ArenaBytesFor(p))/b.Elapsed().Seconds()/1e6, "MB/s")
 }
+
+// TestStatsCountDescriptors: every completed batch adds one descriptor per
+// opcode of its chain and the device's cycles.
+func TestStatsCountDescriptors(t *testing.T) {
+	b, _ := openModel(t, driver.Config{})
+	j := jobtest.Random(2, jobtest.Configs["gaussian"])
+	for range 2 {
+		if err := b.Risk(context.Background(), j, new(accel.RiskResult)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := b.Stats()
+	if s.Batches != 2 {
+		t.Fatalf("batches %d, want 2", s.Batches)
+	}
+	for name, o := range map[string]OpStats{"SCENGEN": s.ScenGen, "REVAL": s.Reval, "AGGTAIL": s.AggTail, "GREEKS": s.Greeks} {
+		if o.Descriptors != 2 || o.Cycles < o.LastCycles {
+			t.Errorf("%s: %+v", name, o)
+		}
+	}
+}
