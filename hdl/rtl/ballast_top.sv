@@ -15,7 +15,7 @@
 `default_nettype none
 
 module ballast_top #(
-  parameter int unsigned LANES = 4,
+  parameter int unsigned LANES = 1,
   parameter logic [31:0] TABLES_HASH = ballast_tables_pkg::TABLES_HASH,
   // Folder of the function-table images the kernel units' ROMs load
   // ($readmemh): hdl/mem relative to where synthesis or simulation runs.
@@ -170,7 +170,8 @@ module ballast_top #(
   );
 
   ballast_units #(
-    .MEM_DIR (MEM_DIR)
+    .MEM_DIR (MEM_DIR),
+    .LANES   (LANES)
   ) u_units (
     .clk_i, .rst_ni,
     .op_i           (op),

@@ -49,9 +49,9 @@ module ballast_units
 #(
   // Folder of the function-table images (see ballast_top), for the kernel
   // units' ROMs.
-  /* verilator lint_off UNUSEDPARAM */
-  parameter string MEM_DIR = "hdl/mem"
-  /* verilator lint_on UNUSEDPARAM */
+  parameter string MEM_DIR = "hdl/mem",
+  // Revaluation lanes of the REVAL unit (ID_LANES).
+  parameter int unsigned LANES = 1
 ) (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -92,10 +92,10 @@ module ballast_units
 );
 
   // ----------------------------------------------------------- unit table ---
-  localparam int unsigned UNITS = 2;
+  localparam int unsigned UNITS = 3;
   localparam int unsigned IDX_BITS = (UNITS > 1) ? $clog2(UNITS) : 1;
-  localparam logic [15:0] UNIT_OPCODE  [UNITS] = '{OP_SELFTEST_PHILOX, OP_SELFTEST_COPY};
-  localparam int unsigned UNIT_CAP_BIT [UNITS] = '{CAP_SELFTEST_PHILOX_BIT, CAP_SELFTEST_COPY_BIT};
+  localparam logic [15:0] UNIT_OPCODE  [UNITS] = '{OP_SELFTEST_PHILOX, OP_SELFTEST_COPY, OP_REVAL};
+  localparam int unsigned UNIT_CAP_BIT [UNITS] = '{CAP_SELFTEST_PHILOX_BIT, CAP_SELFTEST_COPY_BIT, CAP_REVAL_BIT};
 
   function automatic logic [31:0] caps_of_table();
     caps_of_table = '0;
@@ -212,6 +212,39 @@ module ballast_units
     .wr_ready_i     (u_wr_ready[1]),
     .wr_data_o      (u_wr_data[1]),
     .wr_done_i      (u_wr_done[1]),
+    .wr_done_err_i  (wr_done_err_i)
+  );
+
+  // Index 2: OP_REVAL.
+  ballast_reval #(
+    .MEM_DIR (MEM_DIR),
+    .LANES   (LANES)
+  ) u_reval (
+    .clk_i, .rst_ni,
+    .start_i        (u_start[2]),
+    .desc_i         (desc_i),
+    .abort_i        (abort_i),
+    .busy_o         (u_busy[2]),
+    .done_o         (u_done[2]),
+    .status_o       (u_status[2]),
+    .out_bytes_o    (u_out_bytes[2]),
+    .rd_req_valid_o (u_rd_req_valid[2]),
+    .rd_req_ready_i (u_rd_req_ready[2]),
+    .rd_req_o       (u_rd_req[2]),
+    .rd_valid_i     (u_rd_valid[2]),
+    .rd_ready_o     (u_rd_ready[2]),
+    .rd_data_i      (rd_data_i),
+    .rd_last_i      (rd_last_i),
+    .rd_err_i       (rd_err_i),
+    .rd_done_i      (u_rd_done[2]),
+    .rd_done_err_i  (rd_done_err_i),
+    .wr_req_valid_o (u_wr_req_valid[2]),
+    .wr_req_ready_i (u_wr_req_ready[2]),
+    .wr_req_o       (u_wr_req[2]),
+    .wr_valid_o     (u_wr_valid[2]),
+    .wr_ready_i     (u_wr_ready[2]),
+    .wr_data_o      (u_wr_data[2]),
+    .wr_done_i      (u_wr_done[2]),
     .wr_done_err_i  (wr_done_err_i)
   );
 

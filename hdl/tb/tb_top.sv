@@ -24,7 +24,11 @@ module tb_top;
   localparam logic [63:0] MEM_BASE  = 64'h0000_0010_0000_0000;  // vsim's mem_iova
   localparam int unsigned MEM_WORDS = 1 << 17;                    // 1 MiB
   localparam logic [31:0] HASH      = 32'hC0FFEE11;
-  localparam int unsigned LANES     = 4;
+  localparam int unsigned LANES     = 1;
+  // The units of this build (ballast_units.sv): capability bits and limits.
+  localparam logic [31:0] CAPS          = 32'h0000_0023;  // SELFTEST_PHILOX, SELFTEST_COPY, REVAL
+  localparam logic [31:0] AGG_COLS_MAX  = 32'd0;
+  localparam logic [31:0] SCENGEN_U_MAX = 32'd0;
 
   // Host memory layout (offsets from MEM_BASE).
   localparam logic [63:0] DQ_ADDR   = MEM_BASE + 64'h0_0000;
@@ -53,7 +57,7 @@ module tb_top;
   localparam logic [31:0] CTRL_ENABLE = 32'h1, CTRL_RESET = 32'h2, CTRL_IRQ_EN = 32'h4;
   localparam logic [31:0] ST_IDLE = 32'h1, ST_BUSY = 32'h2, ST_HALTED = 32'h4, ST_RESETTING = 32'h8;
 
-  localparam logic [15:0] OP_PHILOX = 16'h0001, OP_COPY = 16'h0002, OP_SCENGEN = 16'h0010;
+  localparam logic [15:0] OP_PHILOX = 16'h0001, OP_COPY = 16'h0002, OP_UNDEFINED = 16'h0013;
   localparam logic [15:0] S_OK = 16'd0, S_DESC_READ = 16'd1, S_BAD_OPCODE = 16'd2, S_BAD_DESC = 16'd3;
   localparam logic [15:0] S_DMA_READ = 16'd4, S_DMA_WRITE = 16'd5, S_CPL_WRITE = 16'd6, S_WATCHDOG = 16'd8;
   localparam logic [1:0]  OKAY = 2'b00, SLVERR = 2'b10;
@@ -92,7 +96,8 @@ module tb_top;
 
   ballast_top #(
     .LANES       (LANES),
-    .TABLES_HASH (HASH)
+    .TABLES_HASH (HASH),
+    .MEM_DIR     (`TB_MEM_DIR)
   ) dut (
     .clk_i (clk), .rst_ni (rst_n),
     .s_axil_awaddr_i (awaddr), .s_axil_awvalid_i (awvalid), .s_axil_awready_o (awready),
@@ -491,12 +496,12 @@ module tb_top;
     csr_expect(R_ID_BLK_NEXT, 32'h100);
     csr_expect(R_MAGIC, 32'h424C_5354);
     csr_expect(R_ABI, 32'h0001_0001);
-    // Build limits: no AGGTAIL or SCENGEN unit in this build yet.
-    csr_expect(16'h002C, 32'd0);
-    csr_expect(16'h0030, 32'd0);
+    // Build limits (ID_AGG_COLS_MAX, ID_SCENGEN_U_MAX).
+    csr_expect(16'h002C, AGG_COLS_MAX);
+    csr_expect(16'h0030, SCENGEN_U_MAX);
     csr_expect(R_TABLES_HASH, HASH);
     csr_expect(R_LANES, LANES);
-    csr_expect(R_CAPS, 32'h0000_0003);  // SELFTEST_PHILOX and SELFTEST_COPY only
+    csr_expect(R_CAPS, CAPS);
     csr_expect(R_CLK_MHZ, 32'd250);
     csr_expect(R_CTRL_BLK_ID, 32'hB002_0001);
     csr_expect(R_CTRL_BLK_NEXT, 32'h200);
@@ -616,7 +621,7 @@ module tb_top;
     csr_write(R_ERROR, 32'hFFFF_FFFF);
     csr_write(R_IRQ_STATUS, 32'h3);
     first_idx = desc_next;
-    submit(OP_SCENGEN, 16'h0, 32'h3000, '0, 0, DST_ADDR, 64, '0, '0, '0);   // no unit in this build
+    submit(OP_UNDEFINED, 16'h0, 32'h3000, '0, 0, DST_ADDR, 64, '0, '0, '0);  // no such opcode
     expect_cpl(32'h3000, S_BAD_OPCODE, 0, c);
     check(c.cycles == 0, "BAD_OPCODE took cycles");
     submit(16'h0000, 16'h0, 32'h3001, '0, 0, '0, 0, '0, '0, '0);
