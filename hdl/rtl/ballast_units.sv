@@ -92,10 +92,10 @@ module ballast_units
 );
 
   // ----------------------------------------------------------- unit table ---
-  localparam int unsigned UNITS = 3;
+  localparam int unsigned UNITS = 4;
   localparam int unsigned IDX_BITS = (UNITS > 1) ? $clog2(UNITS) : 1;
-  localparam logic [15:0] UNIT_OPCODE  [UNITS] = '{OP_SELFTEST_PHILOX, OP_SELFTEST_COPY, OP_REVAL};
-  localparam int unsigned UNIT_CAP_BIT [UNITS] = '{CAP_SELFTEST_PHILOX_BIT, CAP_SELFTEST_COPY_BIT, CAP_REVAL_BIT};
+  localparam logic [15:0] UNIT_OPCODE  [UNITS] = '{OP_SELFTEST_PHILOX, OP_SELFTEST_COPY, OP_REVAL, OP_AGGTAIL};
+  localparam int unsigned UNIT_CAP_BIT [UNITS] = '{CAP_SELFTEST_PHILOX_BIT, CAP_SELFTEST_COPY_BIT, CAP_REVAL_BIT, CAP_AGGTAIL_BIT};
 
   function automatic logic [31:0] caps_of_table();
     caps_of_table = '0;
@@ -105,7 +105,9 @@ module ballast_units
 
   // The build limits of the kernel units (docs/accel.md §2): 0 while the
   // unit is absent from UNIT_OPCODE.
-  localparam logic [31:0] AGG_COLS_MAX  = 32'd0;
+  // The AGGTAIL unit's row RAM depth (its COLS_MAX parameter).
+  localparam int unsigned AGGTAIL_COLS_MAX = 16384;
+  localparam logic [31:0] AGG_COLS_MAX  = 32'(AGGTAIL_COLS_MAX);
   localparam logic [31:0] SCENGEN_U_MAX = 32'd0;
 
   // Is there a unit for op_i?
@@ -245,6 +247,39 @@ module ballast_units
     .wr_ready_i     (u_wr_ready[2]),
     .wr_data_o      (u_wr_data[2]),
     .wr_done_i      (u_wr_done[2]),
+    .wr_done_err_i  (wr_done_err_i)
+  );
+
+  // Index 3: OP_AGGTAIL.
+  ballast_aggtail #(
+    .MEM_DIR  (MEM_DIR),
+    .COLS_MAX (AGGTAIL_COLS_MAX)
+  ) u_aggtail (
+    .clk_i, .rst_ni,
+    .start_i        (u_start[3]),
+    .desc_i         (desc_i),
+    .abort_i        (abort_i),
+    .busy_o         (u_busy[3]),
+    .done_o         (u_done[3]),
+    .status_o       (u_status[3]),
+    .out_bytes_o    (u_out_bytes[3]),
+    .rd_req_valid_o (u_rd_req_valid[3]),
+    .rd_req_ready_i (u_rd_req_ready[3]),
+    .rd_req_o       (u_rd_req[3]),
+    .rd_valid_i     (u_rd_valid[3]),
+    .rd_ready_o     (u_rd_ready[3]),
+    .rd_data_i      (rd_data_i),
+    .rd_last_i      (rd_last_i),
+    .rd_err_i       (rd_err_i),
+    .rd_done_i      (u_rd_done[3]),
+    .rd_done_err_i  (rd_done_err_i),
+    .wr_req_valid_o (u_wr_req_valid[3]),
+    .wr_req_ready_i (u_wr_req_ready[3]),
+    .wr_req_o       (u_wr_req[3]),
+    .wr_valid_o     (u_wr_valid[3]),
+    .wr_ready_i     (u_wr_ready[3]),
+    .wr_data_o      (u_wr_data[3]),
+    .wr_done_i      (u_wr_done[3]),
     .wr_done_err_i  (wr_done_err_i)
   );
 
