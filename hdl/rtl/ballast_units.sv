@@ -92,10 +92,10 @@ module ballast_units
 );
 
   // ----------------------------------------------------------- unit table ---
-  localparam int unsigned UNITS = 4;
+  localparam int unsigned UNITS = 5;
   localparam int unsigned IDX_BITS = (UNITS > 1) ? $clog2(UNITS) : 1;
-  localparam logic [15:0] UNIT_OPCODE  [UNITS] = '{OP_SELFTEST_PHILOX, OP_SELFTEST_COPY, OP_REVAL, OP_AGGTAIL};
-  localparam int unsigned UNIT_CAP_BIT [UNITS] = '{CAP_SELFTEST_PHILOX_BIT, CAP_SELFTEST_COPY_BIT, CAP_REVAL_BIT, CAP_AGGTAIL_BIT};
+  localparam logic [15:0] UNIT_OPCODE  [UNITS] = '{OP_SELFTEST_PHILOX, OP_SELFTEST_COPY, OP_REVAL, OP_AGGTAIL, OP_GREEKS};
+  localparam int unsigned UNIT_CAP_BIT [UNITS] = '{CAP_SELFTEST_PHILOX_BIT, CAP_SELFTEST_COPY_BIT, CAP_REVAL_BIT, CAP_AGGTAIL_BIT, CAP_GREEKS_BIT};
 
   function automatic logic [31:0] caps_of_table();
     caps_of_table = '0;
@@ -280,6 +280,38 @@ module ballast_units
     .wr_ready_i     (u_wr_ready[3]),
     .wr_data_o      (u_wr_data[3]),
     .wr_done_i      (u_wr_done[3]),
+    .wr_done_err_i  (wr_done_err_i)
+  );
+
+  // Index 4: OP_GREEKS.
+  ballast_greeks #(
+    .MEM_DIR (MEM_DIR)
+  ) u_greeks (
+    .clk_i, .rst_ni,
+    .start_i        (u_start[4]),
+    .desc_i         (desc_i),
+    .abort_i        (abort_i),
+    .busy_o         (u_busy[4]),
+    .done_o         (u_done[4]),
+    .status_o       (u_status[4]),
+    .out_bytes_o    (u_out_bytes[4]),
+    .rd_req_valid_o (u_rd_req_valid[4]),
+    .rd_req_ready_i (u_rd_req_ready[4]),
+    .rd_req_o       (u_rd_req[4]),
+    .rd_valid_i     (u_rd_valid[4]),
+    .rd_ready_o     (u_rd_ready[4]),
+    .rd_data_i      (rd_data_i),
+    .rd_last_i      (rd_last_i),
+    .rd_err_i       (rd_err_i),
+    .rd_done_i      (u_rd_done[4]),
+    .rd_done_err_i  (rd_done_err_i),
+    .wr_req_valid_o (u_wr_req_valid[4]),
+    .wr_req_ready_i (u_wr_req_ready[4]),
+    .wr_req_o       (u_wr_req[4]),
+    .wr_valid_o     (u_wr_valid[4]),
+    .wr_ready_i     (u_wr_ready[4]),
+    .wr_data_o      (u_wr_data[4]),
+    .wr_done_i      (u_wr_done[4]),
     .wr_done_err_i  (wr_done_err_i)
   );
 

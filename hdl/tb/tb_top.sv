@@ -26,7 +26,7 @@ module tb_top;
   localparam logic [31:0] HASH      = 32'hC0FFEE11;
   localparam int unsigned LANES     = 1;
   // The units of this build (ballast_units.sv): capability bits and limits.
-  localparam logic [31:0] CAPS          = 32'h0000_0063;  // SELFTEST_PHILOX, SELFTEST_COPY, REVAL, AGGTAIL
+  localparam logic [31:0] CAPS          = 32'h0000_0163;  // SELFTEST_PHILOX, SELFTEST_COPY, REVAL, AGGTAIL, GREEKS
   localparam logic [31:0] AGG_COLS_MAX  = 32'd16384;
   localparam logic [31:0] SCENGEN_U_MAX = 32'd0;
 
