@@ -15,7 +15,7 @@
 # table goes to standard output (Markdown).
 #
 # Yosys 0.23 does not know the SystemVerilog string type: the sources are
-# read from a copy (hdl/build/synth/src) in which `parameter string` and
+# read from a copy (hdl/build/synth/src.*, removed at exit) in which `parameter string` and
 # `localparam string` lose the word `string`; nothing else changes. The
 # coefficient ROMs are initialised from hdl/mem ($readmemh at elaboration,
 # MEM_DIR = "hdl/mem" relative to the repository root, where Yosys runs), so
@@ -58,9 +58,10 @@ else
 fi
 
 out=hdl/build/synth
-src=$out/src
-rm -rf "$src"
-mkdir -p "$src"
+mkdir -p "$out"
+# A private copy per run, so that runs may overlap.
+src=$(mktemp -d "$out/src.XXXXXX")
+trap 'rm -rf "$src"' EXIT
 
 # strip FILE: the copy of FILE that Yosys reads.
 strip() {
