@@ -25,11 +25,12 @@ run: build
 test: deps lint vet nocgo gen-check hdl hdl-test test-unit test-race fuzz bench-smoke
 	@echo "make test: all checks passed"
 
-## hdl: build the Verilator simulation of the RTL (hdl/build/ballast-vsim),
+## hdl: build the Verilator simulations of the RTL (hdl/build/ballast-vsim, and
+## ballast-vsim-lanes4 with four REVAL lanes),
 ## installing Verilator from Debian's packages when it is missing.
 hdl:
 	@scripts/hdl.sh deps
-	$(MAKE) --no-print-directory -C hdl vsim
+	$(MAKE) --no-print-directory -C hdl vsim vsim-lanes4
 
 ## hdl-test: Verilator lint (-Wall) and every RTL testbench.
 hdl-test:

@@ -4,7 +4,10 @@ package vsim
 // the RTL's output buffer must equal job.ExecReval's byte for byte, every
 // BAD_DESC rule of the executor must complete with BAD_DESC without writing,
 // and the completion cycles of a few job sizes are logged for the
-// throughput figures.
+// throughput figures. The default build (one lane) runs every test; the
+// four-lane build (hdl/build/ballast-vsim-lanes4, beside the default one)
+// runs the executor comparison on a subset of the jobs and the cycle
+// figures.
 
 import (
 	"bytes"
@@ -13,6 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -216,7 +222,41 @@ func revalCases(t *testing.T) []revalCase {
 	add("synthetic-noM", revalSyntheticRecords(r, 16, 3), 3, 48, 47, 47, false)
 	add("smallest", revalHostRecords(t, r, edge[4:5], 1), 1, 16, 1, 1, false)
 	add("one-col-M", revalHostRecords(t, r, edge[10:11], 1), 1, 16, 1, 0, true)
+	add("cols-2-mod-4", revalSyntheticRecords(r, 6, 2), 2, 32, 30, 13, true)
 	return cs
+}
+
+// revalLanesCases are the jobs the four-lane build runs: C ≡ 1, 2 and 3
+// (mod 4) (rows ending in a partial lane group), C_dgv inside a lane group,
+// with and without M, and the smallest job (one column: three idle lanes).
+var revalLanesCases = []string{"jobtest-1-M", "edge-noM", "synthetic-M", "cols-2-mod-4", "smallest"}
+
+// revalLanes4Binary is the four-lane simulator (`make hdl` builds it as
+// hdl/build/ballast-vsim-lanes4), next to the default one. Like the default
+// harness it must exist unless BALLAST_VSIM_SKIP is set.
+func revalLanes4Binary(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(filepath.Dir(harness(t)), "ballast-vsim-lanes4")
+	if err := AvailableBinary(bin); err != nil {
+		if reason := os.Getenv(envSkip); reason != "" {
+			t.Skipf("four-lane co-simulation skipped (%s=%q): %v", envSkip, reason, err)
+		}
+		t.Fatalf("the four-lane REVAL co-simulation needs %s: %v\n"+
+			"(build it with `make hdl`, or set %s=<reason> to skip these tests)", bin, err, envSkip)
+	}
+	return bin
+}
+
+// revalBuild is one simulator build the REVAL tests run on.
+type revalBuild struct {
+	name  string
+	lanes uint32                    // the ID_LANES it must report; 0: any (the default build)
+	bin   func(t testing.TB) string // the simulator binary
+}
+
+var revalBuilds = []revalBuild{
+	{name: "default", bin: harness},
+	{name: "lanes4", lanes: 4, bin: revalLanes4Binary},
 }
 
 // revalSubmit runs one REVAL descriptor through the driver: src, the
@@ -244,25 +284,68 @@ func revalSubmit(ctx context.Context, dev *driver.Device, src, scen []byte, dstB
 
 func openRevalDevice(t *testing.T, cfg Config) (*Sim, *driver.Device) {
 	t.Helper()
-	s := startCosim(t, cfg)
+	return openRevalBuild(t, cfg, revalBuild{name: "default", bin: harness})
+}
+
+// openRevalBuild starts build b's simulator and opens the driver on it; the
+// device must support REVAL and report b's lane count.
+func openRevalBuild(t *testing.T, cfg Config, b revalBuild) (*Sim, *driver.Device) {
+	t.Helper()
+	// startCosim's, with b's binary.
+	cfg.Binary = b.bin(t)
+	if testing.Verbose() {
+		cfg.Stderr = os.Stderr
+	}
+	s, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
 	dev, err := driver.Open(s.Bar(), s.Memory(), driver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = dev.Close() })
-	if info := dev.Info(); !info.Supports(regs.OpReval) {
+	info := dev.Info()
+	if !info.Supports(regs.OpReval) {
 		t.Fatalf("the device lacks REVAL: ID_CAPS %#x", info.Caps)
+	}
+	if b.lanes != 0 && info.Lanes != b.lanes {
+		t.Fatalf("%s build: ID_LANES %d, want %d", b.name, info.Lanes, b.lanes)
 	}
 	return s, dev
 }
 
 // TestKernRevalMatchesExecutor compares the RTL's REVAL output with
-// job.ExecReval byte for byte, under DMA latency and random back-pressure.
+// job.ExecReval byte for byte, under DMA latency and random back-pressure:
+// every job on the default build, revalLanesCases on the four-lane one.
 func TestKernRevalMatchesExecutor(t *testing.T) {
-	_, dev := openRevalDevice(t, Config{MemBytes: 8 << 20, MemLatencyCycles: 20, StallPermille: 120, Seed: 5})
+	for _, b := range revalBuilds {
+		t.Run(b.name, func(t *testing.T) {
+			cases := revalCases(t)
+			if b.lanes != 0 {
+				cases = slices.DeleteFunc(cases, func(c revalCase) bool { return !slices.Contains(revalLanesCases, c.name) })
+				if len(cases) != len(revalLanesCases) {
+					t.Fatalf("revalLanesCases names %d jobs, %d found", len(revalLanesCases), len(cases))
+				}
+			}
+			_, dev := openRevalBuild(t, Config{MemBytes: 8 << 20, MemLatencyCycles: 20, StallPermille: 120, Seed: 5}, b)
+			revalMatchExecutor(t, dev, cases)
+		})
+	}
+}
+
+// revalMatchExecutor runs cases on dev and compares each output buffer and
+// out_bytes with job.ExecReval's.
+func revalMatchExecutor(t *testing.T, dev *driver.Device, cases []revalCase) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for _, c := range revalCases(t) {
+	for _, c := range cases {
 		src := c.src()
 		want := make([]byte, c.outBytes())
 		n, st := job.ExecReval(src, c.scen, want)
@@ -413,10 +496,19 @@ func TestKernRevalBadDesc(t *testing.T) {
 }
 
 // TestKernRevalCycles logs the completion cycles of a few job sizes without
-// DMA latency or back-pressure (the throughput figures of the unit), and
-// checks the outputs too.
+// DMA latency or back-pressure (the throughput figures of the unit) on both
+// builds, and checks the outputs too.
 func TestKernRevalCycles(t *testing.T) {
-	_, dev := openRevalDevice(t, Config{MemBytes: 8 << 20})
+	for _, b := range revalBuilds {
+		t.Run(b.name, func(t *testing.T) {
+			_, dev := openRevalBuild(t, Config{MemBytes: 8 << 20}, b)
+			revalCycles(t, dev)
+		})
+	}
+}
+
+func revalCycles(t *testing.T, dev *driver.Device) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	r := rand.New(rand.NewPCG(8, 8))
@@ -442,8 +534,8 @@ func TestKernRevalCycles(t *testing.T) {
 			t.Fatalf("I=%d Sp=%d C=%d M=%v: output differs from the executor", sz.i, sz.sp, sz.cols, sz.m)
 		}
 		cyc := res.Completions[0].Cycles
-		t.Logf("REVAL I=%d U=4 Sp=%d C=%d M=%v: %d cycles, %.3f cycles/valuation, %.3f cycles/output beat",
-			sz.i, sz.sp, sz.cols, sz.m, cyc, float64(cyc)/float64(sz.i*sz.cols), float64(cyc)/float64(len(want)/8))
+		t.Logf("REVAL LANES=%d I=%d U=4 Sp=%d C=%d M=%v: %d cycles, %.3f cycles/valuation, %.3f cycles/output beat",
+			dev.Info().Lanes, sz.i, sz.sp, sz.cols, sz.m, cyc, float64(cyc)/float64(sz.i*sz.cols), float64(cyc)/float64(len(want)/8))
 	}
 }
 

@@ -4,7 +4,10 @@
 # Targets:
 #   vsim        hdl/build/ballast-vsim        (no tracing: the fast build)
 #   vsim-trace  hdl/build/ballast-vsim-trace  (--trace FILE.fst enabled)
-#   vsim-clean  removes both and their object directories
+#   vsim-lanes4 hdl/build/ballast-vsim-lanes4 (the fast build with -GLANES=4:
+#               four REVAL lanes, ID_LANES = 4; accel/vsim tests it beside
+#               the default build)
+#   vsim-clean  removes them and their object directories
 #
 # Overridable: VERILATOR, VSIM_RTL_DIR (RTL sources, default hdl/rtl),
 # VSIM_BUILD_DIR (default hdl/build), VSIM_RTL_SRCS (default: the generated
@@ -37,6 +40,7 @@ VSIM_CPP_HDRS := $(wildcard $(VSIM_SIM_DIR)/*.h)
 
 VSIM_BIN := $(VSIM_BUILD_DIR)/ballast-vsim
 VSIM_TRACE_BIN := $(VSIM_BUILD_DIR)/ballast-vsim-trace
+VSIM_LANES4_BIN := $(VSIM_BUILD_DIR)/ballast-vsim-lanes4
 
 # -O2 for Verilator's own optimisations; OPT_FAST compiles the generated model
 # with -O2 instead of Verilator's default -Os (faster cycles, slower build).
@@ -45,10 +49,11 @@ VSIM_COMMON_FLAGS := --cc --exe --build -j $(VSIM_JOBS) -O2 --top-module ballast
 	-CFLAGS "-std=c++17 -O2 -I$(VSIM_SIM_DIR)" \
 	-GMEM_DIR='"$(VSIM_MEM_DIR)"' $(VSIM_VFLAGS)
 
-.PHONY: vsim vsim-trace vsim-clean
+.PHONY: vsim vsim-trace vsim-lanes4 vsim-clean
 
 vsim: $(VSIM_BIN)
 vsim-trace: $(VSIM_TRACE_BIN)
+vsim-lanes4: $(VSIM_LANES4_BIN)
 
 $(VSIM_BIN): $(VSIM_VLT) $(VSIM_RTL_SRCS) $(VSIM_CPP_SRCS) $(VSIM_CPP_HDRS) $(VSIM_SIM_DIR)/sim.mk
 	@test -n "$(strip $(VSIM_RTL_SRCS))" || { echo "vsim: no RTL sources in $(VSIM_RTL_DIR)" >&2; exit 1; }
@@ -63,5 +68,13 @@ $(VSIM_TRACE_BIN): $(VSIM_VLT) $(VSIM_RTL_SRCS) $(VSIM_CPP_SRCS) $(VSIM_CPP_HDRS
 		--Mdir $(VSIM_BUILD_DIR)/obj-vsim-trace -o $(abspath $@) \
 		$(VSIM_VLT) $(VSIM_RTL_SRCS) $(VSIM_CPP_SRCS)
 
+# -GLANES=4 comes after VSIM_VFLAGS: the last -G of a parameter wins.
+$(VSIM_LANES4_BIN): $(VSIM_VLT) $(VSIM_RTL_SRCS) $(VSIM_CPP_SRCS) $(VSIM_CPP_HDRS) $(VSIM_SIM_DIR)/sim.mk
+	@test -n "$(strip $(VSIM_RTL_SRCS))" || { echo "vsim: no RTL sources in $(VSIM_RTL_DIR)" >&2; exit 1; }
+	@mkdir -p $(VSIM_BUILD_DIR)
+	$(VERILATOR) $(VSIM_COMMON_FLAGS) -GLANES=4 --Mdir $(VSIM_BUILD_DIR)/obj-vsim-lanes4 -o $(abspath $@) \
+		$(VSIM_VLT) $(VSIM_RTL_SRCS) $(VSIM_CPP_SRCS)
+
 vsim-clean:
-	rm -rf $(VSIM_BIN) $(VSIM_TRACE_BIN) $(VSIM_BUILD_DIR)/obj-vsim $(VSIM_BUILD_DIR)/obj-vsim-trace
+	rm -rf $(VSIM_BIN) $(VSIM_TRACE_BIN) $(VSIM_LANES4_BIN) $(VSIM_BUILD_DIR)/obj-vsim \
+		$(VSIM_BUILD_DIR)/obj-vsim-trace $(VSIM_BUILD_DIR)/obj-vsim-lanes4

@@ -9,8 +9,8 @@
 #   sub-modules hdl/rtl/kern/<op>_*.sv). Default: every fxp unit and every
 #   kernel unit present.
 #   FAMILY=xcup|xcu|xc7 (default xcup, UltraScale+), YOSYS=yosys,
-#   JOBS=2 (tops synthesised in parallel), PARAMS="-set NAME VALUE ..."
-#   (chparam arguments applied to every top, e.g. "-set COLS_MAX 4096").
+#   JOBS=2 (tops synthesised in parallel), PARAMS="NAME=VALUE ..."
+#   (parameters of every top, e.g. "LANES=4" or "COLS_MAX=4096").
 # Logs and per-top statistics land in hdl/build/synth/<top>.{log,stat}; the
 # table goes to standard output (Markdown).
 #
@@ -99,11 +99,11 @@ done
 
 # synth_top TOP FILES: synthesise TOP, write $out/TOP.{log,stat}.
 synth_top() {
-	local t=$1 files=$2 chparam=""
-	if [ -n "$PARAMS" ]; then
-		chparam="chparam $PARAMS $t;"
-	fi
-	if ! "$YOSYS" -q -l "$out/$t.log" -p "read_verilog -sv $files; hierarchy -top $t; $chparam \
+	local t=$1 files=$2 chparam="" kv
+	for kv in $PARAMS; do
+		chparam="$chparam -chparam ${kv%%=*} ${kv#*=}"
+	done
+	if ! "$YOSYS" -q -l "$out/$t.log" -p "read_verilog -sv $files; hierarchy -top $t$chparam; \
 		synth_xilinx -family $FAMILY -top $t -flatten -noiopad; \
 		tee -q -o $out/$t.stat stat" >/dev/null 2>&1; then
 		echo "synth: yosys failed on $t (log: $out/$t.log)" >&2
@@ -137,7 +137,7 @@ cells() {
 }
 
 printf '\nYosys %s, synth_xilinx -family %s -flatten -noiopad%s, %d s\n\n' \
-	"$("$YOSYS" -V | awk '{print $2}')" "$FAMILY" "${PARAMS:+, chparam $PARAMS}" "$secs"
+	"$("$YOSYS" -V | awk '{print $2}')" "$FAMILY" "${PARAMS:+, $PARAMS}" "$secs"
 printf '| %-16s | %6s | %6s | %4s | %5s | %6s | %6s | %4s | %6s | %6s | %5s |\n' \
 	top LUT FF DSP SRL RAMB18 RAMB36 URAM LUTRAM CARRY4 MUXF
 printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------ -------- -------- ------ ------- -------- -------- ------ -------- -------- -------

@@ -8,34 +8,55 @@
 // zero-padded to 64 bytes). out_bytes = pad64(8I) + 8·I·Sp.
 //
 // Micro-architecture
-//   * One revaluation lane (reval_lane: II 1, LATENCY 34 cycles) fed one
-//     (instrument, column) element per cycle. The instrument's constants are
-//     held static in the lane: the next record is read into a shadow register
-//     while the current row still streams, and is taken over once the lane
-//     has drained (LATENCY cycles per instrument).
+//   * LANES revaluation lanes (reval_lane: II 1, LATENCY 34 cycles each) fed
+//     together: one issue hands lane k the column col + k of the current
+//     instrument (lane k revalues the columns c ≡ k mod LANES; col advances
+//     by LANES), so a row takes ⌈C/LANES⌉ issues; at a row's tail the lanes
+//     past C get valid = 0. All lanes share the instrument's constants, held
+//     static: the next record is read into a shadow register while the
+//     current row still streams, and is taken over once the lanes have
+//     drained (LATENCY cycles per instrument).
 //   * Read port (one outstanding request): 64-byte header; pass 1 reads all I
 //     records and validates every field as fxp.InstrumentRecord does (nothing
 //     is written before the whole job is known good); pass 2 re-reads them and
 //     streams the V0 words; pass 3 per instrument reads its record, then its
 //     X row (arg0 + 4·Sp·u_i) and, with flag M, its M row (arg0 + 4·U·Sp +
 //     4·Sp·u_i) in alternating chunks of CHUNK_BEATS beats (2·CHUNK_BEATS
-//     columns) into two FIFOs of 2·CHUNK_BEATS beats (double buffering).
+//     columns) into two FIFOs of 2·CHUNK_BEATS beats (double buffering),
+//     held as words of max(2, LANES) columns: a packer per matrix gathers
+//     max(1, LANES/2) beats into a word and pushes it when full or at the
+//     last beat of a chunk (only a row's last chunk can end inside a word,
+//     so every row starts a new word). An issue takes one word of X (and of
+//     M) for LANES ≥ 2, half a word for LANES = 1.
 //   * Write port: one request for the V0 array, then one request of 8·Sp
-//     bytes per loss row; the beats come from an OUT_DEPTH-entry FIFO (the
-//     lane's results, V0 words) and zeros for the padding. The lane is fed
-//     only while the FIFO has a free slot reserved for every element in
-//     flight (credit count), so write back-pressure stalls the feed and
-//     nothing is ever dropped.
-//   * One lane writes 8 bytes per valuation, the 64-bit DMA data path's rate
-//     (one beat per cycle); more lanes need a wider data path, so LANES must
-//     be 1 in this build (checked at elaboration).
+//     bytes per loss row; the beats come from an OUT_DEPTH-entry result
+//     FIFO and zeros for the padding. An entry is one issue's LANES losses
+//     in column order plus the index of its last valid lane (or one V0
+//     word); the write side drains it one loss per beat, so the results
+//     leave in column order. The lanes are fed only while the FIFO has an
+//     entry reserved for every issue in flight (credit count), so write
+//     back-pressure stalls the feed and nothing is ever dropped.
+//   * Throughput: the lanes compute LANES valuations per cycle, but this
+//     build's 64-bit DMA data path writes one 8-byte loss per cycle (and
+//     reads 8 bytes of X or M per cycle), so the unit delivers at most one
+//     valuation per cycle whatever LANES; more lanes only hide the lane
+//     drain at instrument boundaries behind the result FIFO. To deliver
+//     LANES valuations per cycle the data path must carry LANES × 8 B/cycle
+//     of loss writes plus LANES × 4 B/cycle of X reads (LANES × 8 B/cycle
+//     with flag M), i.e. a 64·LANES-bit write path and a 32·LANES-bit (or
+//     64·LANES-bit) read path; the lane side (the N-column issue and the
+//     N-wide result entries) is already built for it.
 //
 // Cycles (measured in co-simulation without DMA latency or back-pressure,
-// C close to Sp): cycles ≈ 100 + 65·I + I·Sp, i.e. one output beat (one
-// valuation) per cycle plus ~65 cycles per instrument (the two extra
-// 20-beat record passes, the record read and lane drain not hidden behind
-// the row, the write response). Examples: I = 4, C = Sp = 48: 552 cycles;
-// I = 16, C = 1000, Sp = 1008: 17268 (1.08 cycles per valuation). The row
+// C close to Sp): cycles ≈ 100 + 65·I + I·Sp at LANES = 1, i.e. one output
+// beat (one valuation) per cycle plus ~65 cycles per instrument (the two
+// extra 20-beat record passes, the record read and lane drain not hidden
+// behind the row, the write response); LANES ≥ 2 hides the lane drain
+// without flag M (≈ 100 + 45·I + I·Sp) and changes nothing with M, where
+// the reads of X and M (C beats a row) bound it. Examples, LANES 1 → 4:
+// I = 4, C = Sp = 48: 552 → 472 cycles (with M 580 → 581); I = 16,
+// C = 1000, Sp = 1008: 17268 → 16954 (1.08 → 1.06 cycles per valuation;
+// with M 17776 → 17777). The row
 // write (Sp beats) bounds a row; the reads only do with flag M and a long
 // DMA read latency L: a row then reads C beats in ⌈C/(2·CHUNK_BEATS)⌉·2
 // requests of one outstanding each, about C·(1 + (L + 5)/CHUNK_BEATS)
@@ -56,8 +77,9 @@
 
 module ballast_reval #(
   parameter string MEM_DIR = "hdl/mem",
-  // Revaluation lanes (ID_LANES). The 64-bit DMA data path carries one
-  // 8-byte loss per cycle, which one lane at II 1 already fills: 1 only.
+  // Revaluation lanes (ID_LANES): 1, 2, 4, 8 or 16. Lane k revalues the
+  // columns c ≡ k (mod LANES) of the current instrument; see the header for
+  // what the DMA data path makes of them.
   parameter int unsigned LANES = 1,
   // Beats of one X or M read request (two columns per beat); each input
   // FIFO holds two chunks.
@@ -94,8 +116,8 @@ module ballast_reval #(
   input  logic        wr_done_err_i
 );
 
-  if (LANES != 1) begin : g_lanes_check
-    $error("ballast_reval: LANES must be 1 (one lane fills the 64-bit DMA write path)");
+  if (LANES != 1 && LANES != 2 && LANES != 4 && LANES != 8 && LANES != 16) begin : g_lanes_check
+    $error("ballast_reval: LANES must be 1, 2, 4, 8 or 16");
   end
   if (CHUNK_BEATS < 16 || (CHUNK_BEATS & (CHUNK_BEATS - 1)) != 0 ||
       OUT_DEPTH < 64 || (OUT_DEPTH & (OUT_DEPTH - 1)) != 0) begin : g_size_check
@@ -113,8 +135,18 @@ module ballast_reval #(
   localparam logic [31:0] U_MAX        = 32'd4096;       // accel.UnderlyingsMax
   localparam logic [31:0] SP_MAX       = 32'd1048640;    // job.StrideMax
   localparam int unsigned BUF_BEATS    = 2 * CHUNK_BEATS;
-  localparam int unsigned BUF_CNT_BITS = $clog2(BUF_BEATS) + 1;
   localparam int unsigned OUT_CNT_BITS = $clog2(OUT_DEPTH) + 1;
+  // Lane geometry: an input word holds WCOLS int32 columns (WBEATS beats);
+  // the feed takes LANES columns of it per cycle (LANES = 1: half a word).
+  localparam int unsigned WCOLS        = (LANES < 2) ? 2 : LANES;
+  localparam int unsigned WBEATS       = WCOLS / 2;
+  localparam int unsigned IN_DEPTH     = BUF_BEATS / WBEATS;     // input FIFO words
+  localparam int unsigned CHUNK_WORDS  = CHUNK_BEATS / WBEATS;
+  localparam int unsigned IN_CNT_BITS  = $clog2(IN_DEPTH) + 1;
+  localparam int unsigned WSEL_BITS    = (WBEATS > 1) ? $clog2(WBEATS) : 1;
+  // A result entry: LANES losses and the index of its last valid one.
+  localparam int unsigned SUB_BITS     = (LANES > 1) ? $clog2(LANES) : 1;
+  localparam int unsigned OUT_WIDTH    = 64 * LANES + SUB_BITS;
 
   // ------------------------------------------------------------- state ---
   typedef enum logic [4:0] {
@@ -196,41 +228,53 @@ module ballast_reval #(
   logic        wr_start_q;
 
   // ------------------------------------------------------------ FIFOs ---
-  logic        x_push, m_push, x_pop, m_pop, x_valid, m_valid, x_ready, m_ready;
-  logic [63:0] x_rdata, m_rdata;
-  logic [BUF_CNT_BITS-1:0] x_count, m_count;
-  logic        flush;
+  // Input FIFOs of WCOLS-column words, filled by a packer per matrix from
+  // the row's beats: a word is pushed when its WBEATS beats are in, or at the
+  // last beat of a chunk (chunks other than a row's last are whole words, so
+  // a row always starts a new word and its tail word may be partial).
+  logic                    x_push, m_push, x_pop, m_pop, x_valid, m_valid, x_ready, m_ready;
+  logic [32*WCOLS-1:0]     x_word, m_word, x_rdata, m_rdata;
+  logic [IN_CNT_BITS-1:0]  x_count, m_count;
+  logic                    flush;
   assign flush = abort_i || start_i;
 
-  ballast_fifo #(.WIDTH(64), .DEPTH(BUF_BEATS)) u_xbuf (
-    .clk_i, .rst_ni, .flush_i(flush), .push_i(x_push), .wdata_i(rd_data_i), .ready_o(x_ready),
+  ballast_fifo #(.WIDTH(32 * WCOLS), .DEPTH(IN_DEPTH)) u_xbuf (
+    .clk_i, .rst_ni, .flush_i(flush), .push_i(x_push), .wdata_i(x_word), .ready_o(x_ready),
     .pop_i(x_pop), .rdata_o(x_rdata), .valid_o(x_valid), .count_o(x_count)
   );
-  ballast_fifo #(.WIDTH(64), .DEPTH(BUF_BEATS)) u_mbuf (
-    .clk_i, .rst_ni, .flush_i(flush), .push_i(m_push), .wdata_i(rd_data_i), .ready_o(m_ready),
+  ballast_fifo #(.WIDTH(32 * WCOLS), .DEPTH(IN_DEPTH)) u_mbuf (
+    .clk_i, .rst_ni, .flush_i(flush), .push_i(m_push), .wdata_i(m_word), .ready_o(m_ready),
     .pop_i(m_pop), .rdata_o(m_rdata), .valid_o(m_valid), .count_o(m_count)
   );
 
-  logic        o_push, o_pop, o_valid, o_ready;
-  logic [63:0] o_wdata, o_rdata;
+  // Result FIFO: one entry per feed issue (LANES losses in column order and
+  // the index of the last valid one) or per V0 word (lane 0's slot).
+  logic                 o_push, o_pop, o_valid, o_ready;
+  logic [OUT_WIDTH-1:0] o_wdata, o_rdata;
   logic [OUT_CNT_BITS-1:0] unused_o_count;
-  ballast_fifo #(.WIDTH(64), .DEPTH(OUT_DEPTH)) u_obuf (
+  ballast_fifo #(.WIDTH(OUT_WIDTH), .DEPTH(OUT_DEPTH)) u_obuf (
     .clk_i, .rst_ni, .flush_i(flush), .push_i(o_push), .wdata_i(o_wdata), .ready_o(o_ready),
     .pop_i(o_pop), .rdata_o(o_rdata), .valid_o(o_valid), .count_o(unused_o_count)
   );
 
-  // ------------------------------------------------------------- lane ---
-  logic        l_valid, l_dgv, lo_valid;
-  logic [31:0] l_x, l_m;
-  logic [63:0] lo_loss;
-  reval_lane #(.MEM_DIR(MEM_DIR)) u_lane (
-    .clk_i, .rst_ni, .flush_i(abort_i),
-    .linear_i (a_linear), .put_i(a_put), .carry_i(a_carry), .as_i(a_as), .kd_i(a_kd),
-    .lnfk_i   (a_lnfk), .lnfks_i(a_lnfks), .s_i(a_s), .ddelta_i(a_dd), .dgammah_i(a_dg),
-    .dvegas_i (a_dv), .v0_i(a_v0), .lossm_i(a_lossm), .losssh_i(a_losssh),
-    .valid_i  (l_valid), .x_i(l_x), .m_i(l_m), .dgv_i(l_dgv),
-    .valid_o  (lo_valid), .loss_o(lo_loss)
-  );
+  // ------------------------------------------------------------ lanes ---
+  // All lanes share the instrument's constants and the issue cycle; lane k
+  // takes column col_q + k, valid while that column is < C (the valid lanes
+  // of an issue are a prefix, so are their results, LATENCY cycles later).
+  logic [LANES-1:0] l_valid, l_dgv, lo_valid;
+  logic [31:0]      l_x [LANES];
+  logic [31:0]      l_m [LANES];
+  logic [63:0]      lo_loss [LANES];
+  for (genvar k = 0; k < LANES; k++) begin : g_lane
+    reval_lane #(.MEM_DIR(MEM_DIR)) u_lane (
+      .clk_i, .rst_ni, .flush_i(abort_i),
+      .linear_i (a_linear), .put_i(a_put), .carry_i(a_carry), .as_i(a_as), .kd_i(a_kd),
+      .lnfk_i   (a_lnfk), .lnfks_i(a_lnfks), .s_i(a_s), .ddelta_i(a_dd), .dgammah_i(a_dg),
+      .dvegas_i (a_dv), .v0_i(a_v0), .lossm_i(a_lossm), .losssh_i(a_losssh),
+      .valid_i  (l_valid[k]), .x_i(l_x[k]), .m_i(l_m[k]), .dgv_i(l_dgv[k]),
+      .valid_o  (lo_valid[k]), .loss_o(lo_loss[k])
+    );
+  end
 
   // --------------------------------------------------- record checking ---
   // One 8-byte beat of an instrument record, by beat index (fxp.InstrumentRecord).
@@ -284,8 +328,43 @@ module ballast_reval #(
     if (st_q == S_V0_DATA && rb_q == 5'd1) rd_ready_o = credit_ok;
   end
 
-  assign x_push = rd_beat && st_q == S_ROW_WAIT && !cur_m_q;
-  assign m_push = rd_beat && st_q == S_ROW_WAIT && cur_m_q;
+  // Packers: beats of the outstanding chunk into WCOLS-column words.
+  logic                 row_beat, chunk_last, word_end;
+  logic [31:0]          cb_q;                 // beat of the outstanding chunk
+  logic [WSEL_BITS-1:0] xk_q, mk_q;           // beats in the partial word
+  logic [63:0]          xw_q [WBEATS];
+  logic [63:0]          mw_q [WBEATS];
+  assign row_beat   = rd_beat && st_q == S_ROW_WAIT;
+  assign chunk_last = cb_q + 32'd1 == chunk_q;
+  assign word_end   = chunk_last || (cur_m_q ? mk_q : xk_q) == WSEL_BITS'(WBEATS - 1);
+  assign x_push     = row_beat && !cur_m_q && word_end;
+  assign m_push     = row_beat && cur_m_q && word_end;
+  always_comb begin
+    for (int j = 0; j < WBEATS; j++) begin
+      x_word[64*j +: 64] = (WSEL_BITS'(j) == xk_q) ? rd_data_i : xw_q[j];
+      m_word[64*j +: 64] = (WSEL_BITS'(j) == mk_q) ? rd_data_i : mw_q[j];
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (row_beat && !cur_m_q) xw_q[xk_q] <= rd_data_i;
+    if (row_beat && cur_m_q)  mw_q[mk_q] <= rd_data_i;
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cb_q <= '0;
+      xk_q <= '0;
+      mk_q <= '0;
+    end else if (flush) begin
+      cb_q <= '0;
+      xk_q <= '0;
+      mk_q <= '0;
+    end else begin
+      if (st_q == S_ROW) cb_q <= '0;
+      else if (row_beat) cb_q <= cb_q + 32'd1;
+      if (row_beat && !cur_m_q) xk_q <= word_end ? '0 : xk_q + WSEL_BITS'(1);
+      if (row_beat && cur_m_q)  mk_q <= word_end ? '0 : mk_q + WSEL_BITS'(1);
+    end
+  end
 
   // Request of the read side.
   always_comb begin
@@ -318,8 +397,10 @@ module ballast_reval #(
     chunk_m = (h_m && m_left_q != '0) && (turn_m_q || x_left_q == '0);
     if (chunk_m) chunk_n = (m_left_q < CHUNK_BEATS) ? m_left_q : CHUNK_BEATS;
     else         chunk_n = (x_left_q < CHUNK_BEATS) ? x_left_q : CHUNK_BEATS;
-    chunk_go = chunk_m ? (32'(m_count) <= BUF_BEATS - CHUNK_BEATS)
-                       : (x_left_q != '0 && 32'(x_count) <= BUF_BEATS - CHUNK_BEATS);
+    // The packers are empty between chunks: a chunk makes at most
+    // CHUNK_WORDS words.
+    chunk_go = chunk_m ? (32'(m_count) <= IN_DEPTH - CHUNK_WORDS)
+                       : (x_left_q != '0 && 32'(x_count) <= IN_DEPTH - CHUNK_WORDS);
   end
 
   assign cols_beats = (h_c + 32'd1) >> 1;
@@ -573,12 +654,25 @@ module ballast_reval #(
   assign feed_take  = fs_q == F_WAIT && sh_full_q && pipe_q == '0 && st_q != S_IDLE;
   assign feed_issue = fs_q == F_RUN && x_valid && (!h_m || m_valid) && credit_ok;
 
-  assign l_valid = feed_issue;
-  assign l_x     = col_q[0] ? x_rdata[63:32] : x_rdata[31:0];
-  assign l_m     = !h_m ? 32'h0100_0000 : (col_q[0] ? m_rdata[63:32] : m_rdata[31:0]);
-  assign l_dgv   = col_q < h_cdgv;
-  assign x_pop   = feed_issue && (col_q[0] || col_q + 32'd1 == h_c);
-  assign m_pop   = x_pop && h_m;
+  logic row_end;  // this issue takes the row's last column
+  assign row_end = col_q + 32'(LANES) >= h_c;
+  for (genvar k = 0; k < LANES; k++) begin : g_feed
+    logic [31:0] xc, mc;
+    if (LANES == 1) begin : g_half
+      assign xc = col_q[0] ? x_rdata[63:32] : x_rdata[31:0];
+      assign mc = col_q[0] ? m_rdata[63:32] : m_rdata[31:0];
+    end else begin : g_whole
+      assign xc = x_rdata[32*k +: 32];
+      assign mc = m_rdata[32*k +: 32];
+    end
+    assign l_valid[k] = feed_issue && col_q + 32'(k) < h_c;
+    assign l_dgv[k]   = col_q + 32'(k) < h_cdgv;
+    assign l_x[k]     = xc;
+    assign l_m[k]     = h_m ? mc : 32'h0100_0000;
+  end
+  // LANES = 1 takes a word in two issues; wider feeds a word per issue.
+  assign x_pop = feed_issue && (LANES > 1 || col_q[0] || row_end);
+  assign m_pop = x_pop && h_m;
 
   always_ff @(posedge clk_i) begin
     if (feed_take) begin
@@ -606,15 +700,15 @@ module ballast_reval #(
       col_q  <= '0;
       pipe_q <= '0;
     end else begin
-      pipe_q <= pipe_q + 7'(feed_issue) - 7'(lo_valid);
+      pipe_q <= pipe_q + 7'(feed_issue) - 7'(lo_valid[0]);
       unique case (fs_q)
         F_WAIT: if (feed_take) begin
           col_q <= '0;
           fs_q  <= F_RUN;
         end
         F_RUN: if (feed_issue) begin
-          col_q <= col_q + 32'd1;
-          if (col_q + 32'd1 == h_c) begin
+          col_q <= col_q + 32'(LANES);
+          if (row_end) begin
             fi_q <= fi_q + 32'd1;
             fs_q <= (fi_q + 32'd1 == h_i) ? F_END : F_WAIT;
           end
@@ -632,10 +726,19 @@ module ballast_reval #(
   end
 
   // ------------------------------------------------------ result FIFO ---
-  logic v0_push;
+  // Lane 0 is valid on every issue; V0 words (pass 2) and results (pass 3)
+  // never meet.
+  logic                v0_push;
+  logic [SUB_BITS-1:0] lo_last;   // index of the last valid result
+  logic [64*LANES-1:0] lo_all;
   assign v0_push = st_q == S_V0_DATA && rd_beat && rb_q == 5'd1;
-  assign o_push  = v0_push || lo_valid;
-  assign o_wdata = v0_push ? rd_data_i : lo_loss;
+  assign o_push  = v0_push || lo_valid[0];
+  always_comb begin
+    lo_last = '0;
+    for (int k = 1; k < LANES; k++) if (lo_valid[k]) lo_last = SUB_BITS'(k);
+    for (int k = 0; k < LANES; k++) lo_all[64*k +: 64] = lo_loss[k];
+  end
+  assign o_wdata = v0_push ? {SUB_BITS'(0), (64*LANES)'(rd_data_i)} : {lo_last, lo_all};
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni)      credit_q <= '0;
@@ -643,13 +746,30 @@ module ballast_reval #(
     else              credit_q <= credit_q + (OUT_CNT_BITS+1)'(v0_push || feed_issue) - (OUT_CNT_BITS+1)'(o_pop);
   end
 
+  // The write side drains an entry one loss per beat: sub_q is the next.
+  logic [SUB_BITS-1:0] sub_q, o_last;
+  logic [63:0]         o_loss;
+  logic                o_take;
+  assign o_last = o_rdata[64*LANES +: SUB_BITS];
+  if (LANES == 1) begin : g_drain1
+    assign o_loss = o_rdata[63:0];
+  end else begin : g_drainn
+    assign o_loss = o_rdata[64*sub_q +: 64];
+  end
+  assign o_pop = o_take && sub_q == o_last;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni)    sub_q <= '0;
+    else if (flush) sub_q <= '0;
+    else if (o_take) sub_q <= o_pop ? '0 : sub_q + SUB_BITS'(1);
+  end
+
   // --------------------------------------------------------- write FSM ---
   logic w_fifo_part, w_beat;
   assign w_fifo_part = wbeat_q < wdata_beats_q;
   assign wr_valid_o  = ws_q == W_DATA && (!w_fifo_part || o_valid);
-  assign wr_data_o   = w_fifo_part ? o_rdata : 64'd0;
+  assign wr_data_o   = w_fifo_part ? o_loss : 64'd0;
   assign w_beat      = wr_valid_o && wr_ready_i;
-  assign o_pop       = w_beat && w_fifo_part;
+  assign o_take      = w_beat && w_fifo_part;
   assign wr_req_valid_o = ws_q == W_REQ;
   assign wr_req_o    = {wr_addr_q, {wbeats_q[28:0], 3'b000}};  // {addr, bytes}
 
