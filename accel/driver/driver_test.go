@@ -885,3 +885,22 @@ func BenchmarkSelfTestPhilox(b *testing.B) {
 		}
 	}
 }
+
+func TestInjectFault(t *testing.T) {
+	d, _ := open(t, driver.Config{})
+	ctx := context.Background()
+	if err := d.InjectFault(driver.FaultDMARead); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.SelfTestCopy(ctx, []byte("x"))
+	var de *driver.DeviceError
+	if !errors.As(err, &de) || de.Status != regs.CodeDMARead {
+		t.Fatalf("after FaultDMARead: %v, want DMA_READ", err)
+	}
+	if got, err := d.SelfTestCopy(ctx, []byte("next")); err != nil || string(got) != "next" {
+		t.Fatalf("the fault outlived its descriptor: %q, %v", got, err)
+	}
+	if err := d.InjectFault(driver.Fault(1 << 7)); err == nil {
+		t.Fatal("an unknown fault was accepted")
+	}
+}

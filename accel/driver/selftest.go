@@ -182,3 +182,32 @@ func (d *Device) RegisterDump() string {
 	}
 	return b.String()
 }
+
+// Fault is a FAULT_INJECT test hook of the device (docs/accel.md §2).
+type Fault uint32
+
+const (
+	// FaultDMARead fails the next descriptor with DMA_READ (non-fatal).
+	FaultDMARead Fault = regs.FaultInjectDMARead
+	// FaultHang makes the next descriptor never complete, until a reset or
+	// the watchdog.
+	FaultHang Fault = regs.FaultInjectHang
+)
+
+// InjectFault arms a FAULT_INJECT hook: the next descriptor the device
+// fetches consumes it. It exercises the failure paths above the driver
+// (failover, recovery) on a real device or simulator.
+func (d *Device) InjectFault(f Fault) error {
+	if f != FaultDMARead && f != FaultHang {
+		return fmt.Errorf("accel/driver: unknown fault %#x", uint32(f))
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	if err := d.usable(); err != nil {
+		return err
+	}
+	return d.write32(d.off.faultInject, uint32(f), "FAULT_INJECT")
+}
