@@ -2,9 +2,10 @@
 // unit port, the opcode -> unit map, and the capability word (ID_CAPS) derived
 // from that same map, so ID_CAPS always tells which opcodes this build runs.
 //
-// Adding a kernel unit (SCENGEN, REVAL, AGGTAIL, GREEKS) touches this file
-// only: one entry in UNIT_OPCODE / UNIT_CAP_BIT, one instance in the generate
-// block below. The queue engine never changes.
+// This build: the two self-tests and the four kernel units (SCENGEN, REVAL,
+// AGGTAIL, GREEKS, hdl/rtl/kern). Adding a unit touches this file only: one
+// entry in UNIT_OPCODE / UNIT_CAP_BIT, one instance below (and its limit
+// localparam, if it has one). The queue engine never changes.
 //
 // ---------------------------------------------------------------------------
 // The unit interface (every unit module has exactly these ports)
@@ -92,10 +93,10 @@ module ballast_units
 );
 
   // ----------------------------------------------------------- unit table ---
-  localparam int unsigned UNITS = 5;
+  localparam int unsigned UNITS = 6;
   localparam int unsigned IDX_BITS = (UNITS > 1) ? $clog2(UNITS) : 1;
-  localparam logic [15:0] UNIT_OPCODE  [UNITS] = '{OP_SELFTEST_PHILOX, OP_SELFTEST_COPY, OP_REVAL, OP_AGGTAIL, OP_GREEKS};
-  localparam int unsigned UNIT_CAP_BIT [UNITS] = '{CAP_SELFTEST_PHILOX_BIT, CAP_SELFTEST_COPY_BIT, CAP_REVAL_BIT, CAP_AGGTAIL_BIT, CAP_GREEKS_BIT};
+  localparam logic [15:0] UNIT_OPCODE  [UNITS] = '{OP_SELFTEST_PHILOX, OP_SELFTEST_COPY, OP_REVAL, OP_AGGTAIL, OP_GREEKS, OP_SCENGEN};
+  localparam int unsigned UNIT_CAP_BIT [UNITS] = '{CAP_SELFTEST_PHILOX_BIT, CAP_SELFTEST_COPY_BIT, CAP_REVAL_BIT, CAP_AGGTAIL_BIT, CAP_GREEKS_BIT, CAP_SCENGEN_BIT};
 
   function automatic logic [31:0] caps_of_table();
     caps_of_table = '0;
@@ -103,12 +104,13 @@ module ballast_units
   endfunction
   localparam logic [31:0] CAPS = caps_of_table();
 
-  // The build limits of the kernel units (docs/accel.md §2): 0 while the
-  // unit is absent from UNIT_OPCODE.
-  // The AGGTAIL unit's row RAM depth (its COLS_MAX parameter).
+  // The build limits of the kernel units (docs/accel.md §2; 0 for a unit
+  // absent from UNIT_OPCODE). AGGTAIL: its row RAM depth (COLS_MAX).
   localparam int unsigned AGGTAIL_COLS_MAX = 16384;
   localparam logic [31:0] AGG_COLS_MAX  = 32'(AGGTAIL_COLS_MAX);
-  localparam logic [31:0] SCENGEN_U_MAX = 32'd0;
+  // SCENGEN: its underlying limit (U_MAX).
+  localparam int unsigned SCENGEN_U_MAX_P = 64;
+  localparam logic [31:0] SCENGEN_U_MAX = 32'(SCENGEN_U_MAX_P);
 
   // Is there a unit for op_i?
   logic op_hit;
@@ -312,6 +314,39 @@ module ballast_units
     .wr_ready_i     (u_wr_ready[4]),
     .wr_data_o      (u_wr_data[4]),
     .wr_done_i      (u_wr_done[4]),
+    .wr_done_err_i  (wr_done_err_i)
+  );
+
+  // Index 5: OP_SCENGEN.
+  ballast_scengen #(
+    .MEM_DIR (MEM_DIR),
+    .U_MAX   (SCENGEN_U_MAX_P)
+  ) u_scengen (
+    .clk_i, .rst_ni,
+    .start_i        (u_start[5]),
+    .desc_i         (desc_i),
+    .abort_i        (abort_i),
+    .busy_o         (u_busy[5]),
+    .done_o         (u_done[5]),
+    .status_o       (u_status[5]),
+    .out_bytes_o    (u_out_bytes[5]),
+    .rd_req_valid_o (u_rd_req_valid[5]),
+    .rd_req_ready_i (u_rd_req_ready[5]),
+    .rd_req_o       (u_rd_req[5]),
+    .rd_valid_i     (u_rd_valid[5]),
+    .rd_ready_o     (u_rd_ready[5]),
+    .rd_data_i      (rd_data_i),
+    .rd_last_i      (rd_last_i),
+    .rd_err_i       (rd_err_i),
+    .rd_done_i      (u_rd_done[5]),
+    .rd_done_err_i  (rd_done_err_i),
+    .wr_req_valid_o (u_wr_req_valid[5]),
+    .wr_req_ready_i (u_wr_req_ready[5]),
+    .wr_req_o       (u_wr_req[5]),
+    .wr_valid_o     (u_wr_valid[5]),
+    .wr_ready_i     (u_wr_ready[5]),
+    .wr_data_o      (u_wr_data[5]),
+    .wr_done_i      (u_wr_done[5]),
     .wr_done_err_i  (wr_done_err_i)
   );
 

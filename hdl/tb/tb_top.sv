@@ -26,9 +26,9 @@ module tb_top;
   localparam logic [31:0] HASH      = 32'hC0FFEE11;
   localparam int unsigned LANES     = 1;
   // The units of this build (ballast_units.sv): capability bits and limits.
-  localparam logic [31:0] CAPS          = 32'h0000_0163;  // SELFTEST_PHILOX, SELFTEST_COPY, REVAL, AGGTAIL, GREEKS
+  localparam logic [31:0] CAPS          = 32'h0000_0173;  // SELFTEST_PHILOX, SELFTEST_COPY, SCENGEN, REVAL, AGGTAIL, GREEKS
   localparam logic [31:0] AGG_COLS_MAX  = 32'd16384;
-  localparam logic [31:0] SCENGEN_U_MAX = 32'd0;
+  localparam logic [31:0] SCENGEN_U_MAX = 32'd64;
 
   // Host memory layout (offsets from MEM_BASE).
   localparam logic [63:0] DQ_ADDR   = MEM_BASE + 64'h0_0000;
