@@ -4,6 +4,8 @@
 # their targets under bench/results/STAMP/, with the exact commands, commit
 # and machine. BENCHTIME (default 1s) sets the time per benchmark run.
 # BENCH_ALL=1 also runs every other benchmark in the module once.
+# BENCH_FILTER (an extended regexp) keeps only the runs whose
+# "package:pattern" matches, e.g. BENCH_FILTER=accel for the accelerator's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benchtime=${BENCHTIME:-1s}
@@ -27,6 +29,7 @@ runs=(
 	"./engine/kernel:^(BenchmarkRevalue|BenchmarkAggregate|BenchmarkRiskBatch)\$:3x"
 	"./engine:^(BenchmarkReferenceEpoch|BenchmarkReferenceEpochCPU)\$:3x"
 	"./accel/cpu:^(BenchmarkRevalue|BenchmarkScenarios|BenchmarkAggregate|BenchmarkRisk)\$:$benchtime"
+	"./accel/device:^BenchmarkVsimRisk\$:2x"
 	"./engine:^BenchmarkCheck\$:50000x"
 )
 {
@@ -36,6 +39,9 @@ runs=(
 } > "$raw"
 cmds=()
 for r in "${runs[@]}"; do
+	if [ -n "${BENCH_FILTER:-}" ] && ! grep -Eq -- "$BENCH_FILTER" <<<"$r"; then
+		continue
+	fi
 	IFS=: read -r pkg pat bt <<<"$r"
 	cmd="go test -run '^\$' -bench '$pat' -benchtime $bt -count $count -benchmem $pkg"
 	cmds+=("$cmd")
@@ -49,7 +55,7 @@ if [ "${BENCH_ALL:-0}" = 1 ]; then
 	eval "$cmd" >> "$raw" 2>&1
 fi
 summary=$dir/feed.md
-go run ./bench/report -in "$raw" -cmd "make bench (COUNT=$count BENCHTIME=$benchtime) at $commit; raw output and per-package commands in feed.txt" > "$summary"
+go run ./bench/report -in "$raw" -cmd "make bench (COUNT=$count BENCHTIME=$benchtime${BENCH_FILTER:+ BENCH_FILTER=$BENCH_FILTER}) at $commit; raw output and per-package commands in feed.txt" > "$summary"
 cat "$summary"
 echo
 echo "bench: raw output in $raw, summary in $summary"
