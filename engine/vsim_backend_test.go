@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/ballast-risk/ballast/accel/device"
 	"github.com/ballast-risk/ballast/accel/driver"
 	"github.com/ballast-risk/ballast/accel/vsim"
+	"github.com/ballast-risk/ballast/accel/vsim/vsimtest"
 )
 
 // TestEpochOnVsimBackend runs the demo universe's epoch on the RTL under
@@ -19,12 +19,7 @@ import (
 // computes the same integers. It fails when the harness is missing, unless
 // BALLAST_VSIM_SKIP is set to a reason.
 func TestEpochOnVsimBackend(t *testing.T) {
-	if err := vsim.Available(); err != nil {
-		if reason := os.Getenv("BALLAST_VSIM_SKIP"); reason != "" {
-			t.Skipf("co-simulation skipped (BALLAST_VSIM_SKIP=%q): %v", reason, err)
-		}
-		t.Fatalf("co-simulation needs the Verilator harness (make hdl): %v", err)
-	}
+	vsimtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	be, closer, err := device.OpenVsim(ctx, vsim.Config{MemBytes: 64 << 20}, driver.Config{JobTimeout: 5 * time.Minute})

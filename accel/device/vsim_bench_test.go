@@ -2,7 +2,6 @@ package device
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/ballast-risk/ballast/accel/job"
 	"github.com/ballast-risk/ballast/accel/job/jobtest"
 	"github.com/ballast-risk/ballast/accel/vsim"
+	"github.com/ballast-risk/ballast/accel/vsim/vsimtest"
 )
 
 // Reference workload of the engine's benchmarks (engine/bench_test.go,
@@ -39,12 +39,7 @@ const (
 // kind, 64-bit DMA), extrapolated linearly in instruments, positions and
 // scenarios from the measured per-unit costs at the same U.
 func BenchmarkVsimRisk(b *testing.B) {
-	if err := vsim.Available(); err != nil {
-		if reason := os.Getenv(envVsimSkip); reason != "" {
-			b.Skipf("co-simulation skipped (%s=%q): %v", envVsimSkip, reason, err)
-		}
-		b.Fatalf("co-simulation needs the Verilator harness (make hdl): %v", err)
-	}
+	vsimtest.Require(b)
 	j := jobtest.Random(42, jobtest.Options{U: refU, Instruments: 64, Accounts: 64, PositionsMax: 20,
 		Scenarios: 1024, Correlated: true, Stress: true})
 	p, err := job.NewPlan(j)

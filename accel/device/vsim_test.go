@@ -25,21 +25,12 @@ import (
 	"github.com/ballast-risk/ballast/accel/failover"
 	"github.com/ballast-risk/ballast/accel/job/jobtest"
 	"github.com/ballast-risk/ballast/accel/vsim"
+	"github.com/ballast-risk/ballast/accel/vsim/vsimtest"
 )
-
-// envVsimSkip lets the co-simulation tests skip when the harness is
-// missing; its value is the reason.
-const envVsimSkip = "BALLAST_VSIM_SKIP"
 
 func openVsim(t *testing.T) *Backend {
 	t.Helper()
-	if err := vsim.Available(); err != nil {
-		if reason := os.Getenv(envVsimSkip); reason != "" {
-			t.Skipf("co-simulation skipped (%s=%q): %v", envVsimSkip, reason, err)
-		}
-		t.Fatalf("co-simulation needs the Verilator harness: %v\n"+
-			"(build it with `make hdl`, or set %s=<reason> to skip these tests)", err, envVsimSkip)
-	}
+	vsimtest.Require(t)
 	cfg := vsim.Config{MemBytes: 4 << 20, MemLatencyCycles: 8, StallPermille: 50, Seed: 5}
 	if testing.Verbose() {
 		cfg.Stderr = os.Stderr

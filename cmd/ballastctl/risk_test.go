@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/ballast-risk/ballast/accel/vsim"
+	"github.com/ballast-risk/ballast/accel/vsim/vsimtest"
 	"math"
 	"os"
 	"path/filepath"
@@ -108,9 +108,10 @@ func sameAsCPU(t *testing.T, name, got, cpu string) {
 	}
 }
 
-// TestRiskCommandModel runs the device path (driver, rings, DMA buffers,
-// the device model's kernel) and checks its JSON against the cpu backend's.
-func TestRiskCommandModel(t *testing.T) {
+// sameJSONAsCPU runs two batches on backend and on cpu and checks the JSON
+// is the same but for the backend's name.
+func sameJSONAsCPU(t *testing.T, backend string) {
+	t.Helper()
 	for _, args := range [][]string{
 		{"--file", riskFixture, "--scenarios", "5000", "--seed", "3", "--alpha", "0.975"},
 		{"--file", riskFixture, "--scenarios", "777", "--seed", "11", "--alpha", "0.99"},
@@ -119,39 +120,25 @@ func TestRiskCommandModel(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("cpu: exit %d %q", code, stderr)
 		}
-		got, stderr, code := runRiskRaw(t, append(args, "--accel", "model")...)
+		got, stderr, code := runRiskRaw(t, append(args, "--accel", backend)...)
 		if code != exitOK {
-			t.Fatalf("model: exit %d %q", code, stderr)
+			t.Fatalf("%s: exit %d %q", backend, code, stderr)
 		}
-		sameAsCPU(t, "model", got, cpu)
+		sameAsCPU(t, backend, got, cpu)
 	}
 }
+
+// TestRiskCommandModel runs the device path (driver, rings, DMA buffers,
+// the device model's kernel) and checks its JSON against the cpu backend's.
+func TestRiskCommandModel(t *testing.T) { sameJSONAsCPU(t, "model") }
 
 // TestRiskCommandVsim runs the batch on the simulated RTL (the harness
 // `make hdl` builds): the same JSON as cpu, byte for byte but for the
 // backend's name. It fails when the harness is missing, unless
 // BALLAST_VSIM_SKIP is set to a reason.
 func TestRiskCommandVsim(t *testing.T) {
-	if err := vsim.Available(); err != nil {
-		if reason := os.Getenv("BALLAST_VSIM_SKIP"); reason != "" {
-			t.Skipf("co-simulation skipped (BALLAST_VSIM_SKIP=%q): %v", reason, err)
-		}
-		t.Fatalf("co-simulation needs the Verilator harness (make hdl): %v", err)
-	}
-	for _, args := range [][]string{
-		{"--file", riskFixture, "--scenarios", "5000", "--seed", "3", "--alpha", "0.975"},
-		{"--file", riskFixture, "--scenarios", "777", "--seed", "11", "--alpha", "0.99"},
-	} {
-		cpu, stderr, code := runRiskRaw(t, append(args, "--accel", "cpu")...)
-		if code != exitOK {
-			t.Fatalf("cpu: exit %d %q", code, stderr)
-		}
-		got, stderr, code := runRiskRaw(t, append(args, "--accel", "vsim")...)
-		if code != exitOK {
-			t.Fatalf("vsim: exit %d %q", code, stderr)
-		}
-		sameAsCPU(t, "vsim", got, cpu)
-	}
+	vsimtest.Require(t)
+	sameJSONAsCPU(t, "vsim")
 }
 
 // TestRiskCommandFPGA checks an absent card is the unavailable exit with

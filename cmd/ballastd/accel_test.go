@@ -22,6 +22,7 @@ import (
 	"github.com/ballast-risk/ballast/accel/job"
 	"github.com/ballast-risk/ballast/accel/job/jobtest"
 	"github.com/ballast-risk/ballast/accel/vsim"
+	"github.com/ballast-risk/ballast/accel/vsim/vsimtest"
 )
 
 // Opcodes and capability bits of docs/accel.md §4 (accel/internal/regs is
@@ -33,10 +34,6 @@ const (
 	// a device without the risk kernel.
 	capsSelfTests uint32 = 0x3
 )
-
-// envVsimSkip lets the co-simulation test skip when the harness is missing;
-// its value is the reason (as in accel/vsim and accel/device).
-const envVsimSkip = "BALLAST_VSIM_SKIP"
 
 // quickArgs run the demo briefly with JSON logs.
 var quickArgs = []string{"--duration=500ms", "--stats-every=150ms", "--log-format=json", "--symbols=4"}
@@ -377,18 +374,6 @@ func TestAccelVsimBinaryAbsent(t *testing.T) {
 	}
 }
 
-// vsimAvailable skips or fails the test when the harness is missing.
-func vsimAvailable(t *testing.T) {
-	t.Helper()
-	if err := vsim.Available(); err != nil {
-		if reason := os.Getenv(envVsimSkip); reason != "" {
-			t.Skipf("co-simulation skipped (%s=%q): %v", envVsimSkip, reason, err)
-		}
-		t.Fatalf("--accel=vsim needs the Verilator harness: %v\n"+
-			"(build it with `make hdl`, or set %s=<reason> to skip)", err, envVsimSkip)
-	}
-}
-
 // simProcesses returns the pids of processes whose command line names path.
 func simProcesses(t *testing.T, path string) []int {
 	t.Helper()
@@ -451,7 +436,7 @@ func startVsim(t *testing.T, ctx context.Context, args []string) (shmDir, shm st
 // device answers in every statistics line, and at shutdown the simulator
 // has stopped and its shared-memory file is gone.
 func TestAccelVsim(t *testing.T) {
-	vsimAvailable(t)
+	vsimtest.Require(t)
 	shmDir, shm, _, stderr, code := startVsim(t, context.Background(), withArgs("--accel=vsim"))
 	if c := wait(t, code, 15*time.Second, stderr); c != exitOK {
 		t.Fatalf("exit %d; log:\n%s", c, stderr)
@@ -490,7 +475,7 @@ func TestAccelVsim(t *testing.T) {
 // death and its last output), the daemon still shuts down in order and
 // removes the file, and the exit status says the accelerator failed.
 func TestAccelVsimDies(t *testing.T) {
-	vsimAvailable(t)
+	vsimtest.Require(t)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	shmDir, shm, pid, stderr, code := startVsim(t, ctx,
