@@ -36,13 +36,15 @@ hdl:
 hdl-test:
 	@scripts/hdl.sh all
 
-## gen: regenerate the function tables and the register map (Go, RTL, docs).
+## gen: regenerate the function tables, the register map (Go, RTL, docs) and the SBE
+## codecs (engine/sbe, from ballast-sbe.xml).
 gen:
-	$(GO) generate ./accel/...
+	$(GO) generate ./accel/... ./engine/sbe/...
 
 # gen-check fails when a generated file is stale.
 gen-check:
 	$(GO) run ./accel/internal/gen -root . -check
+	$(GO) run ./engine/sbe/internal/gen -root . -check
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
