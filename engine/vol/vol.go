@@ -56,6 +56,14 @@ const (
 	volMax = 100.0
 	// leeSlopeMax is Lee's bound on the wings' slope of total variance.
 	leeSlopeMax = 2.0
+	// mAbsMax, sigmaMax, aAbsMax and tYearsMax bound a slice's other
+	// parameters to where w(k) is finite for every finite k of interest
+	// (|k| far beyond kGridMax): a shift of 10 in log-moneyness is a factor
+	// e^10 in strike, a total variance of 100 a volatility of 10/√T.
+	mAbsMax   = 10.0
+	sigmaMax  = 10.0
+	aAbsMax   = 100.0
+	tYearsMax = 100.0
 )
 
 // ErrInvalid is wrapped by every error this package returns for a bad
@@ -89,8 +97,14 @@ func (s *Slice) validate() error {
 		}
 	}
 	switch {
-	case !(s.T > 0):
-		return fmt.Errorf("%w: slice t=%g: expiry must be positive", ErrInvalid, s.T)
+	case !(s.T > 0) || s.T > tYearsMax:
+		return fmt.Errorf("%w: slice t=%g: expiry must be in (0, %g] years", ErrInvalid, s.T, tYearsMax)
+	case math.Abs(s.M) > mAbsMax:
+		return fmt.Errorf("%w: slice t=%g: m = %g must be within ±%g", ErrInvalid, s.T, s.M, mAbsMax)
+	case s.Sigma > sigmaMax:
+		return fmt.Errorf("%w: slice t=%g: sigma = %g exceeds %g", ErrInvalid, s.T, s.Sigma, sigmaMax)
+	case math.Abs(s.A) > aAbsMax:
+		return fmt.Errorf("%w: slice t=%g: a = %g must be within ±%g", ErrInvalid, s.T, s.A, aAbsMax)
 	case !(s.B >= 0):
 		return fmt.Errorf("%w: slice t=%g: b = %g must be ≥ 0", ErrInvalid, s.T, s.B)
 	case !(math.Abs(s.Rho) < 1):

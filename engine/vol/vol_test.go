@@ -85,7 +85,11 @@ func TestValidation(t *testing.T) {
 		want   string
 	}{
 		{"none", nil, "no slices"},
-		{"t", []Slice{bad(func(s *Slice) { s.T = 0 })}, "expiry must be positive"},
+		{"t", []Slice{bad(func(s *Slice) { s.T = 0 })}, "expiry must be in (0, 100] years"},
+		{"t max", []Slice{bad(func(s *Slice) { s.T = 101 })}, "expiry must be in (0, 100] years"},
+		{"m", []Slice{bad(func(s *Slice) { s.M = 1.7e154 })}, "m = 1.7e+154 must be within ±10"},
+		{"sigma max", []Slice{bad(func(s *Slice) { s.Sigma = 11 })}, "sigma = 11 exceeds 10"},
+		{"a", []Slice{bad(func(s *Slice) { s.A = 1e300 })}, "a = 1e+300 must be within ±100"},
 		{"b", []Slice{bad(func(s *Slice) { s.B = -0.1 })}, "b = -0.1"},
 		{"rho", []Slice{bad(func(s *Slice) { s.Rho = 1 })}, "rho = 1"},
 		{"sigma", []Slice{bad(func(s *Slice) { s.Sigma = 0 })}, "sigma = 0"},
