@@ -1,0 +1,94 @@
+package verdict
+
+import (
+	"sync/atomic"
+
+	"github.com/ballast-risk/ballast/engine/sbe"
+)
+
+const (
+	// errorCodesCount is the number of ErrorCode values counted (0..15).
+	errorCodesCount = 16
+	// reasonsCount is the number of Reason values counted (0..8).
+	reasonsCount = 9
+)
+
+type counters struct {
+	connsAccepted, connsRefused, connsClosed, idleClosed atomic.Uint64
+	framesIn, framesOut, writeBatches, writeErrors       atomic.Uint64
+	logins, loginsDenied, queries                        atomic.Uint64
+	fillsApplied, fillsRefused                           atomic.Uint64
+	noticesSent, noticesDropped                          atomic.Uint64
+	errors                                               [errorCodesCount]atomic.Uint64
+	verdicts                                             [reasonsCount]atomic.Uint64
+}
+
+// Stats is a snapshot of the server's counters (monotonic since NewServer,
+// except Conns).
+type Stats struct {
+	// Conns is the number of open connections now.
+	Conns int
+	// ConnsAccepted, ConnsRefused (over ConnsMax or after Shutdown) and
+	// ConnsClosed count connections; IdleClosed counts those closed by
+	// IdleTimeout.
+	ConnsAccepted, ConnsRefused, ConnsClosed, IdleClosed uint64
+	// FramesIn counts frames read (malformed included); FramesOut frames
+	// written; WriteBatches the writes that carried them; WriteErrors
+	// connections lost on a write.
+	FramesIn, FramesOut, WriteBatches, WriteErrors uint64
+	// Logins and LoginsDenied count Login outcomes; Queries AccountStatus
+	// answers.
+	Logins, LoginsDenied, Queries uint64
+	// FillsApplied and FillsRefused count Fill outcomes.
+	FillsApplied, FillsRefused uint64
+	// NoticesSent and NoticesDropped count MarginNotice deliveries per
+	// session (dropped: that session's queue was full).
+	NoticesSent, NoticesDropped uint64
+	// Errors counts Error frames and refused Fills by ErrorCode.
+	Errors [errorCodesCount]uint64
+	// Verdicts counts Verdicts by Reason (index 0: accepted or rejected
+	// without a reason).
+	Verdicts [reasonsCount]uint64
+}
+
+// Stats returns the counters now.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	st := Stats{
+		ConnsAccepted: c.connsAccepted.Load(), ConnsRefused: c.connsRefused.Load(),
+		ConnsClosed: c.connsClosed.Load(), IdleClosed: c.idleClosed.Load(),
+		FramesIn: c.framesIn.Load(), FramesOut: c.framesOut.Load(),
+		WriteBatches: c.writeBatches.Load(), WriteErrors: c.writeErrors.Load(),
+		Logins: c.logins.Load(), LoginsDenied: c.loginsDenied.Load(), Queries: c.queries.Load(),
+		FillsApplied: c.fillsApplied.Load(), FillsRefused: c.fillsRefused.Load(),
+		NoticesSent: c.noticesSent.Load(), NoticesDropped: c.noticesDropped.Load(),
+	}
+	for i := range c.errors {
+		st.Errors[i] = c.errors[i].Load()
+	}
+	for i := range c.verdicts {
+		st.Verdicts[i] = c.verdicts[i].Load()
+	}
+	s.mu.Lock()
+	st.Conns = len(s.sessions)
+	s.mu.Unlock()
+	return st
+}
+
+// codeIndex maps an ErrorCode to its counter (out-of-schema codes share the
+// INTERNAL counter).
+func codeIndex(c sbe.ErrorCode) int {
+	if int(c) < errorCodesCount {
+		return int(c)
+	}
+	return int(sbe.ErrorCodeInternal)
+}
+
+// reasonIndex maps a Reason to its counter (out-of-schema reasons share
+// index 0).
+func reasonIndex(r sbe.Reason) int {
+	if int(r) < reasonsCount {
+		return int(r)
+	}
+	return 0
+}
