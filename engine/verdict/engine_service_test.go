@@ -3,52 +3,19 @@ package verdict
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/ballast-risk/ballast/engine"
-	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/instrument"
+	"github.com/ballast-risk/ballast/engine/internal/testbook"
 	"github.com/ballast-risk/ballast/engine/journal"
-	"github.com/ballast-risk/ballast/engine/kernel"
 	"github.com/ballast-risk/ballast/engine/sbe"
 	"github.com/ballast-risk/ballast/engine/verdict/client"
 )
 
-var asOf = time.Date(2026, 11, 20, 21, 0, 0, 0, time.UTC)
-
-// newEngine builds the engine package's test book (accounts 1001, 1002 of
-// firm acme; 2001, 2002 of beta).
-func newEngine(t testing.TB) *engine.Engine {
-	t.Helper()
-	data, err := os.ReadFile("../testdata/master.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := instrument.Parse(data, asOf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adata, err := os.ReadFile("../testdata/accounts.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := account.Parse(adata, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := engine.DefaultConfig(&kernel.Reference{})
-	cfg.Scenarios = 2000
-	cfg.Now = func() time.Time { return asOf }
-	e, err := engine.New(cfg, m, set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.MarkAllFresh()
-	return e
-}
+// newEngine builds the engine package's test book (engine/internal/testbook).
+func newEngine(t testing.TB) *engine.Engine { return testbook.Engine(t) }
 
 func openJournal(t testing.TB, dir string) *journal.Journal {
 	t.Helper()
