@@ -91,7 +91,7 @@ func TestRealEngine(t *testing.T) {
 	}
 	v := h.eng.Check(engine.Order{Account: 1001, Instrument: 1, Side: engine.Buy, Qty: 10})
 	if (r.Decision == "accept") != v.Accept || r.Reason != v.Reason.String() || r.Epoch != v.Epoch || r.Epoch == 0 ||
-		r.PostTradeInitialMargin != wireMoney(v.PostIM) || r.InitialMargin != wireMoney(v.IM) {
+		r.PostTradeInitialMargin != verdict.WireMoney(v.PostIM) || r.InitialMargin != verdict.WireMoney(v.IM) {
 		t.Errorf("HTTP %+v, engine %+v", r, v)
 	}
 	// Fill through the journal: 201, visible at once, duplicate 409, durable.

@@ -10,13 +10,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
 	"github.com/ballast-risk/ballast/engine/instrument"
 	"github.com/ballast-risk/ballast/engine/sbe"
+	"github.com/ballast-risk/ballast/engine/verdict"
+	"github.com/valyala/fasthttp"
 )
 
 // Routes, as labelled in metrics.
@@ -430,18 +430,18 @@ func (s *Server) accounts(ctx *fasthttp.RequestCtx, r role) {
 
 func statusJSON(st *engine.Status) statusBody {
 	b := statusBody{Account: st.Account, Firm: st.Firm, State: st.State.String(), Epoch: st.Epoch,
-		Equity: wireMoney(st.Equity), UnrealisedPnL: wireMoney(st.UnrealisedPnL),
-		Collateral: collateralBody{Cash: wireMoney(st.Collateral[account.Cash]),
-			Verified: wireMoney(st.Collateral[account.Verified]), CreditLine: wireMoney(st.Collateral[account.CreditLine])},
-		WeightedCollateral: wireMoney(st.WeightedCollateral),
-		InitialMargin:      wireMoney(st.Requirement.IM), MaintenanceMargin: wireMoney(st.Requirement.MM),
-		VaR: wireMoney(st.VaR), ES: wireMoney(st.ES), Stress: wireMoney(st.Stress),
-		HealthFactor: wireMoney(st.HealthFactor), Stale: st.Stale,
+		Equity: verdict.WireMoney(st.Equity), UnrealisedPnL: verdict.WireMoney(st.UnrealisedPnL),
+		Collateral: collateralBody{Cash: verdict.WireMoney(st.Collateral[account.Cash]),
+			Verified: verdict.WireMoney(st.Collateral[account.Verified]), CreditLine: verdict.WireMoney(st.Collateral[account.CreditLine])},
+		WeightedCollateral: verdict.WireMoney(st.WeightedCollateral),
+		InitialMargin:      verdict.WireMoney(st.Requirement.IM), MaintenanceMargin: verdict.WireMoney(st.Requirement.MM),
+		VaR: verdict.WireMoney(st.VaR), ES: verdict.WireMoney(st.ES), Stress: verdict.WireMoney(st.Stress),
+		HealthFactor: verdict.WireMoney(st.HealthFactor), Stale: st.Stale,
 		AttestationExpired: st.AttestationExpired, RiskUnknown: st.RiskUnknown,
 		Positions: make([]positionBody, len(st.Positions))}
 	for i, p := range st.Positions {
 		b.Positions[i] = positionBody{Instrument: uint32(p.Instrument), Qty: p.Qty,
-			Price: wireMoney(p.Price), Mark: wireMoney(p.Mark)}
+			Price: verdict.WireMoney(p.Price), Mark: verdict.WireMoney(p.Mark)}
 	}
 	return b
 }
@@ -530,8 +530,8 @@ func (s *Server) runCheck(o *engine.Order, inst uint32, res *checkResult) {
 	}
 	*res = checkResult{Account: o.Account, Instrument: inst, Decision: d,
 		Reason: v.Reason.String(), State: v.State.String(), Epoch: v.Epoch,
-		Equity: wireMoney(v.Equity), InitialMargin: wireMoney(v.IM), MaintenanceMargin: wireMoney(v.MM),
-		PostTradeEquity: wireMoney(v.PostEquity), PostTradeInitialMargin: wireMoney(v.PostIM)}
+		Equity: verdict.WireMoney(v.Equity), InitialMargin: verdict.WireMoney(v.IM), MaintenanceMargin: verdict.WireMoney(v.MM),
+		PostTradeEquity: verdict.WireMoney(v.PostEquity), PostTradeInitialMargin: verdict.WireMoney(v.PostIM)}
 }
 
 // checkOne answers a single order decoded by parseCheckFast, without
@@ -655,7 +655,7 @@ func (s *Server) instruments(ctx *fasthttp.RequestCtx) {
 	for i := range all {
 		in := &all[i]
 		b := instrumentBody{ID: in.ID, Symbol: in.Symbol, Kind: in.Kind, Model: in.Model,
-			Underlying: in.Underlying, Strike: wireMoney(in.Strike), Multiplier: in.Multiplier}
+			Underlying: in.Underlying, Strike: verdict.WireMoney(in.Strike), Multiplier: in.Multiplier}
 		if !in.Expiry.IsZero() {
 			t := in.Expiry.UTC()
 			b.Expiry = &t

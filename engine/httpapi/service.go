@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/ballast-risk/ballast/engine"
@@ -140,21 +139,6 @@ func (s *EngineService) LatestEpoch() (EpochInfo, bool) {
 	defer e.Release()
 	return EpochInfo{ID: e.ID, Seed: e.Seed, Hash: e.Hash, Backend: e.Backend, Started: e.Started,
 		Finished: e.Finished, Duration: e.Duration, Scenarios: e.Scenarios}, true
-}
-
-// wireMoney converts currency units to the wire's 1/10,000 units (NaN: 0,
-// saturating at the int64 range), as the SBE service does.
-func wireMoney(x float64) int64 {
-	v := math.Round(x * 10000)
-	switch {
-	case math.IsNaN(v):
-		return 0
-	case v >= math.MaxInt64:
-		return math.MaxInt64
-	case v <= math.MinInt64:
-		return math.MinInt64
-	}
-	return int64(v)
 }
 
 func hexHash(h [32]byte) string { return hex.EncodeToString(h[:]) }

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/ballast-risk/ballast/engine"
+	"github.com/ballast-risk/ballast/engine/verdict"
+	"github.com/valyala/fasthttp"
 )
 
 // noticeBody is the JSON data of a "margin" event (the MarginNotice of
@@ -94,7 +94,7 @@ func (h *hub) publish(n *engine.Notice, svc Service) {
 		firm, _ = svc.FirmOf(n.Account)
 	}
 	data, err := json.Marshal(noticeBody{Account: n.Account, Firm: firm, From: n.From.String(), State: n.To.String(),
-		Epoch: n.Epoch, Equity: wireMoney(n.Equity), InitialMargin: wireMoney(n.IM), MaintenanceMargin: wireMoney(n.MM)})
+		Epoch: n.Epoch, Equity: verdict.WireMoney(n.Equity), InitialMargin: verdict.WireMoney(n.IM), MaintenanceMargin: verdict.WireMoney(n.MM)})
 	if err != nil {
 		panic("httpapi: notice does not marshal: " + err.Error())
 	}

@@ -113,9 +113,9 @@ func (s *EngineService) FirmOf(account uint64) (string, bool) {
 	return f, ok
 }
 
-// wireMoney converts currency units to the wire's 1/10,000 units (NaN: 0,
-// saturating at the int64 range).
-func wireMoney(x float64) int64 {
+// WireMoney converts currency units to the wire's 1/10,000 units (NaN: 0,
+// saturating at the int64 range); the HTTP API uses the same units.
+func WireMoney(x float64) int64 {
 	v := math.Round(x * 10000)
 	switch {
 	case math.IsNaN(v):
@@ -150,8 +150,8 @@ func (s *EngineService) Check(o *sbe.OrderCheck, v *sbe.Verdict) {
 		v.Decision = sbe.DecisionAccept
 	}
 	v.Reason, v.State, v.Epoch = wireReason(ev.Reason), sbe.State(ev.State), ev.Epoch
-	v.Equity, v.InitialMargin, v.MaintenanceMargin = wireMoney(ev.Equity), wireMoney(ev.IM), wireMoney(ev.MM)
-	v.PostTradeInitialMargin = wireMoney(ev.PostIM)
+	v.Equity, v.InitialMargin, v.MaintenanceMargin = WireMoney(ev.Equity), WireMoney(ev.IM), WireMoney(ev.MM)
+	v.PostTradeInitialMargin = WireMoney(ev.PostIM)
 }
 
 // Status implements Service.
@@ -164,9 +164,9 @@ func (s *EngineService) Status(account uint64, st *sbe.AccountStatus) sbe.ErrorC
 		return sbe.ErrorCodeInternal
 	}
 	st.State, st.Epoch = sbe.State(es.State), es.Epoch
-	st.Equity = wireMoney(es.Equity)
-	st.InitialMargin, st.MaintenanceMargin = wireMoney(es.Requirement.IM), wireMoney(es.Requirement.MM)
-	st.Var, st.ES, st.HealthFactor = wireMoney(es.VaR), wireMoney(es.ES), wireMoney(es.HealthFactor)
+	st.Equity = WireMoney(es.Equity)
+	st.InitialMargin, st.MaintenanceMargin = WireMoney(es.Requirement.IM), WireMoney(es.Requirement.MM)
+	st.Var, st.ES, st.HealthFactor = WireMoney(es.VaR), WireMoney(es.ES), WireMoney(es.HealthFactor)
 	return sbe.ErrorCodeNone
 }
 
@@ -271,7 +271,7 @@ func (s *EngineService) Sweep() []sbe.MarginNotice {
 	out := make([]sbe.MarginNotice, len(ns))
 	for i, n := range ns {
 		out[i] = sbe.MarginNotice{Account: n.Account, State: sbe.State(n.To), Epoch: n.Epoch,
-			Equity: wireMoney(n.Equity), InitialMargin: wireMoney(n.IM), MaintenanceMargin: wireMoney(n.MM)}
+			Equity: WireMoney(n.Equity), InitialMargin: WireMoney(n.IM), MaintenanceMargin: WireMoney(n.MM)}
 	}
 	return out
 }

@@ -190,7 +190,7 @@ func TestEngineServiceVerdicts(t *testing.T) {
 	want := eng.Check(o)
 	v, err = a.Check(ctx, sbe.OrderCheck{Account: 1001, Instrument: 1, Side: sbe.SideBuy, Qty: 10})
 	if err != nil || v.Epoch != want.Epoch || v.Epoch == 0 || (v.Decision == sbe.DecisionAccept) != want.Accept ||
-		v.Equity != wireMoney(want.Equity) || v.InitialMargin != wireMoney(want.IM) || v.PostTradeInitialMargin != wireMoney(want.PostIM) {
+		v.Equity != WireMoney(want.Equity) || v.InitialMargin != WireMoney(want.IM) || v.PostTradeInitialMargin != WireMoney(want.PostIM) {
 		t.Fatalf("verdict %+v, engine %+v, %v", v, want, err)
 	}
 	if v, _ := a.Check(ctx, sbe.OrderCheck{Account: 2001, Instrument: 1, Side: sbe.SideBuy, Qty: 1}); v.Reason != sbe.ReasonNotAuthorised {
@@ -198,8 +198,8 @@ func TestEngineServiceVerdicts(t *testing.T) {
 	}
 	st, err := a.Query(ctx, 1002)
 	es, _ := eng.Status(1002)
-	if err != nil || st.Equity != wireMoney(es.Equity) || st.Var != wireMoney(es.VaR) || st.ES != wireMoney(es.ES) ||
-		st.HealthFactor != wireMoney(es.HealthFactor) || st.State != sbe.State(es.State) || st.Epoch != es.Epoch {
+	if err != nil || st.Equity != WireMoney(es.Equity) || st.Var != WireMoney(es.VaR) || st.ES != WireMoney(es.ES) ||
+		st.HealthFactor != WireMoney(es.HealthFactor) || st.State != sbe.State(es.State) || st.Epoch != es.Epoch {
 		t.Fatalf("status %+v, engine %+v, %v", st, es, err)
 	}
 	if n := svc.Sweep(); len(n) > 0 {
