@@ -552,11 +552,8 @@ func (e *Engine) SetCollateral(id uint64, tier account.Tier, amount float64) err
 	if st == nil {
 		return fmt.Errorf("%w: %d", ErrUnknownAccount, id)
 	}
-	if tier != account.Cash && tier != account.CreditLine {
-		return fmt.Errorf("%w: tier %s is set by attestations", account.ErrInvalid, tier)
-	}
-	if math.IsNaN(amount) || math.Abs(amount) > account.MoneyMax || (tier == account.CreditLine && amount < 0) {
-		return fmt.Errorf("%w: amount %v", account.ErrInvalid, amount)
+	if err := checkCollateral(tier, amount); err != nil {
+		return err
 	}
 	st.mu.Lock()
 	st.acct.Collateral[tier] = amount
@@ -586,7 +583,7 @@ func (e *Engine) Attest(s attest.Signed) (attest.Statement, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if old, ok := st.attest[stmt.Attestor]; ok && old.IssuedAt.After(stmt.IssuedAt) {
-		return attest.Statement{}, fmt.Errorf("%w: attestor %s already has a newer statement (issued %s)", account.ErrInvalid, stmt.Attestor, old.IssuedAt.Format(time.RFC3339))
+		return attest.Statement{}, newerStatement(stmt.Attestor, old.IssuedAt)
 	}
 	st.attest[stmt.Attestor] = stmt
 	return stmt, nil

@@ -507,3 +507,58 @@ func TestParseAllowList(t *testing.T) {
 		}
 	}
 }
+
+// TestNoncesExportRestore: the replay table carried to a fresh verifier
+// (as across a restart) still refuses the replays; expired entries are
+// neither exported nor restored; Forget lets an abandoned statement in
+// again; a full table refuses a restored entry as Verify would.
+func TestNoncesExportRestore(t *testing.T) {
+	clk := newClock(t0)
+	v := verifier(t, clk, 3)
+	priv := key("custodian-a")
+	short := statement(1)
+	short.ValidUntil = t0.Add(time.Minute)
+	signed := []Signed{Sign(priv, short), Sign(priv, statement(2)), Sign(key("bank-b"), Statement{Account: 7, Value: 1,
+		IssuedAt: t0, ValidUntil: t0.Add(time.Hour), Nonce: 2, Attestor: "bank-b"})}
+	for _, s := range signed {
+		if _, err := v.Verify(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.add(2 * time.Minute) // nonce 1 expired
+	got := v.ExportNonces()
+	want := []Nonce{{Attestor: "bank-b", Nonce: 2, ValidUntil: t0.Add(time.Hour).UnixNano()},
+		{Attestor: "custodian-a", Nonce: 2, ValidUntil: t0.Add(24 * time.Hour).UnixNano()}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("exported %+v, want %+v", got, want)
+	}
+	w := verifier(t, clk, 3)
+	for _, n := range append(got, Nonce{Attestor: "custodian-a", Nonce: 9, ValidUntil: t0.UnixNano()}) {
+		if err := w.RestoreNonce(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.Nonces("custodian-a") != 1 {
+		t.Fatalf("restored %d custodian-a nonces, want 1 (the expired one dropped)", w.Nonces("custodian-a"))
+	}
+	_, err := w.Verify(signed[1])
+	wantReason(t, err, Replay)
+	_, err = w.Verify(signed[2])
+	wantReason(t, err, Replay)
+
+	// Forget: the statement may be submitted again.
+	s3 := Sign(priv, statement(3))
+	if _, err := w.Verify(s3); err != nil {
+		t.Fatal(err)
+	}
+	w.Forget(s3.Statement)
+	if _, err := w.Verify(s3); err != nil {
+		t.Fatalf("after Forget: %v", err)
+	}
+	// Full table (nonces 2, 3 and one more): a fourth live entry is refused.
+	if err := w.RestoreNonce(Nonce{Attestor: "custodian-a", Nonce: 4, ValidUntil: t0.Add(time.Hour).UnixNano()}); err != nil {
+		t.Fatal(err)
+	}
+	err = w.RestoreNonce(Nonce{Attestor: "custodian-a", Nonce: 5, ValidUntil: t0.Add(time.Hour).UnixNano()})
+	wantReason(t, err, NonceTableFull)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 	"time"
 )
@@ -200,4 +201,78 @@ func (v *Verifier) Nonces(attestor string) int {
 		return len(tab.until)
 	}
 	return 0
+}
+
+// Nonce is one accepted statement's entry in an attestor's replay table.
+type Nonce struct {
+	// Attestor is the signer's key id.
+	Attestor string `json:"attestor"`
+	// Nonce is the statement's nonce.
+	Nonce uint64 `json:"nonce"`
+	// ValidUntil is the statement's end of validity, Unix nanoseconds.
+	ValidUntil int64 `json:"valid_until_ns"`
+}
+
+// ExportNonces returns the replay tables' entries still live at the
+// verifier's current time, sorted by attestor and nonce, for a durable
+// snapshot (RestoreNonce puts them back).
+func (v *Verifier) ExportNonces() []Nonce {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	nowNs := v.clock().UnixNano()
+	var out []Nonce
+	for a, t := range v.tables {
+		for n, u := range t.until {
+			if u > nowNs {
+				out = append(out, Nonce{Attestor: a, Nonce: n, ValidUntil: u})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Attestor != out[j].Attestor {
+			return out[i].Attestor < out[j].Attestor
+		}
+		return out[i].Nonce < out[j].Nonce
+	})
+	return out
+}
+
+// RestoreNonce records n as accepted, as Verify did when it accepted the
+// statement: at start-up, from a snapshot or a replayed log record. An
+// entry already expired at the verifier's time is dropped (it could not
+// cause a rejection); a full table is pruned first and then refused with
+// NonceTableFull, as Verify would.
+func (v *Verifier) RestoreNonce(n Nonce) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	nowNs := v.clock().UnixNano()
+	if n.ValidUntil <= nowNs {
+		return nil
+	}
+	tab := v.tables[n.Attestor]
+	if tab == nil {
+		tab = &nonceTable{until: make(map[uint64]int64), minUntil: math.MaxInt64}
+		v.tables[n.Attestor] = tab
+	}
+	if _, present := tab.until[n.Nonce]; !present && len(tab.until) >= v.noncesMax {
+		tab.prune(nowNs)
+		if len(tab.until) >= v.noncesMax {
+			return reject(NonceTableFull, "attestor %q holds %d live nonces", n.Attestor, len(tab.until))
+		}
+	}
+	tab.until[n.Nonce] = max(tab.until[n.Nonce], n.ValidUntil)
+	tab.minUntil = min(tab.minUntil, n.ValidUntil)
+	return nil
+}
+
+// Forget removes the replay entry that Verify recorded for s, when the
+// statement it accepted is abandoned before taking effect (for example
+// because it could not be made durable), so that the attestor may submit
+// it again.
+func (v *Verifier) Forget(s Statement) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if tab := v.tables[s.Attestor]; tab != nil && tab.until[s.Nonce] == s.ValidUntil.UnixNano() {
+		delete(tab.until, s.Nonce)
+	}
 }

@@ -610,12 +610,16 @@ func (s *Server) collateral(ctx *fasthttp.RequestCtx, id uint64) {
 		writeError(ctx, fasthttp.StatusBadRequest, "tier must be \"cash\" or \"credit_line\" (verified comes from attestations)")
 		return
 	}
-	if err := s.svc.SetCollateral(id, tier, float64(q.Amount)/10000); err != nil {
+	c, cancel := context.WithTimeout(context.Background(), s.cfg.FillTimeout)
+	defer cancel()
+	if err := s.svc.SetCollateral(c, id, tier, float64(q.Amount)/10000); err != nil {
 		switch {
 		case errors.Is(err, engine.ErrUnknownAccount):
 			writeError(ctx, fasthttp.StatusNotFound, "unknown account")
 		case errors.Is(err, account.ErrInvalid):
 			writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		case errors.Is(err, verdict.ErrDurability):
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "collateral change not made durable; not applied")
 		default:
 			writeError(ctx, fasthttp.StatusInternalServerError, "collateral update failed")
 		}
@@ -630,7 +634,9 @@ func (s *Server) attestation(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	st, err := s.svc.Attest(sg)
+	c, cancel := context.WithTimeout(context.Background(), s.cfg.FillTimeout)
+	defer cancel()
+	st, err := s.svc.Attest(c, sg)
 	if err != nil {
 		var rej *attest.Rejection
 		switch {
@@ -638,6 +644,10 @@ func (s *Server) attestation(ctx *fasthttp.RequestCtx) {
 			writeJSON(ctx, fasthttp.StatusUnprocessableEntity, errorBody{Error: rej.Error(), Reason: rej.Reason.String()})
 		case errors.Is(err, engine.ErrUnknownAccount):
 			writeError(ctx, fasthttp.StatusNotFound, "unknown account")
+		case errors.Is(err, account.ErrInvalid):
+			writeError(ctx, fasthttp.StatusConflict, err.Error())
+		case errors.Is(err, verdict.ErrDurability):
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "attestation not made durable; not applied")
 		case errors.Is(err, engine.ErrNoVerifier):
 			writeError(ctx, fasthttp.StatusServiceUnavailable, "no attestation verifier configured")
 		default:

@@ -99,7 +99,7 @@ func (f *fakeService) Fill(ctx context.Context, fl *sbe.Fill) sbe.ErrorCode {
 	return sbe.ErrorCodeNone
 }
 
-func (f *fakeService) SetCollateral(a uint64, tier account.Tier, amount float64) error {
+func (f *fakeService) SetCollateral(_ context.Context, a uint64, tier account.Tier, amount float64) error {
 	if _, ok := fakeFirms[a]; !ok {
 		return fmt.Errorf("%w: %d", engine.ErrUnknownAccount, a)
 	}
@@ -112,7 +112,7 @@ func (f *fakeService) SetCollateral(a uint64, tier account.Tier, amount float64)
 	return nil
 }
 
-func (f *fakeService) Attest(s attest.Signed) (attest.Statement, error) {
+func (f *fakeService) Attest(_ context.Context, s attest.Signed) (attest.Statement, error) {
 	if s.Attestor != "custodian-a" {
 		return attest.Statement{}, &attest.Rejection{Reason: attest.UnknownAttestor, Detail: s.Attestor}
 	}

@@ -56,21 +56,21 @@ type Service interface {
 	// (sbe.ErrorCodeNone) or refused.
 	Fill(ctx context.Context, f *sbe.Fill) sbe.ErrorCode
 	// SetCollateral sets an account's cash or credit-line balance in
-	// currency units.
-	SetCollateral(account uint64, tier account.Tier, amount float64) error
-	// Attest verifies and applies a signed attestation; a refusal is an
-	// *attest.Rejection.
-	Attest(s attest.Signed) (attest.Statement, error)
+	// currency units, returning once the change is durable.
+	SetCollateral(ctx context.Context, account uint64, tier account.Tier, amount float64) error
+	// Attest verifies and applies a signed attestation, returning once it
+	// is durable; a refusal is an *attest.Rejection.
+	Attest(ctx context.Context, s attest.Signed) (attest.Statement, error)
 	// Instruments lists the instrument master.
 	Instruments() []InstrumentInfo
 	// LatestEpoch returns the current epoch, false when there is none yet.
 	LatestEpoch() (EpochInfo, bool)
 }
 
-// EngineService is the production Service: queries, checks, collateral and
-// attestations go to an *engine.Engine; fills go through a
-// *verdict.EngineService, which journals (fsyncs) each fill before applying
-// it and refuses duplicate execIds, so HTTP and SBE fills share one
+// EngineService is the production Service: queries and checks go to an
+// *engine.Engine; fills, collateral changes and attestations go through a
+// *verdict.EngineService, which journals (fsyncs) each change before
+// applying it and refuses duplicate execIds, so HTTP and SBE share one
 // durability path and one duplicate window.
 type EngineService struct {
 	eng   *engine.Engine
@@ -119,13 +119,15 @@ func (s *EngineService) Fill(ctx context.Context, f *sbe.Fill) sbe.ErrorCode {
 	return s.fills.Fill(ctx, f)
 }
 
-// SetCollateral implements Service.
-func (s *EngineService) SetCollateral(account uint64, tier account.Tier, amount float64) error {
-	return s.eng.SetCollateral(account, tier, amount)
+// SetCollateral implements Service: journalled before it is applied.
+func (s *EngineService) SetCollateral(ctx context.Context, account uint64, tier account.Tier, amount float64) error {
+	return s.fills.SetCollateral(ctx, account, tier, amount)
 }
 
-// Attest implements Service.
-func (s *EngineService) Attest(sg attest.Signed) (attest.Statement, error) { return s.eng.Attest(sg) }
+// Attest implements Service: journalled before it is applied.
+func (s *EngineService) Attest(ctx context.Context, sg attest.Signed) (attest.Statement, error) {
+	return s.fills.Attest(ctx, sg)
+}
 
 // Instruments implements Service.
 func (s *EngineService) Instruments() []InstrumentInfo { return s.insts }

@@ -64,6 +64,17 @@ type EngineService struct {
 	eng     *engine.Engine
 	journal *journal.Journal
 
+	// stateMu orders changes against snapshots: each change holds it
+	// shared from its journal append to its apply; Snapshot holds it
+	// exclusively while it copies the state, so the copy is exactly the
+	// journal's records up to LastSeq.
+	stateMu  sync.RWMutex
+	attestMu sync.Mutex // one attestation at a time
+	snapMu   sync.Mutex // one snapshot at a time; guards snapSeq
+	snapSeq  uint64
+	// snapSeqValid says snapSeq holds the latest snapshot's record.
+	snapSeqValid bool
+
 	firmsMu sync.RWMutex
 	firms   map[uint64]string
 
@@ -190,6 +201,8 @@ func (s *EngineService) Fill(ctx context.Context, f *sbe.Fill) sbe.ErrorCode {
 	}
 	s.execIDs[f.ExecID] = false // in flight: a concurrent duplicate is refused
 	s.execMu.Unlock()
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
 
 	var rec [FillRecordBytes]byte
 	if _, err := s.journal.Append(ctx, EncodeFillRecord(rec[:0], f)); err != nil {
@@ -238,28 +251,40 @@ func (s *EngineService) remember(execID uint64) {
 	s.ringNext = (s.ringNext + 1) % s.execIDsMax
 }
 
-// ReplayFill applies one journal record during start-up replay (pass it to
-// journal.Replay's callback): fill records are applied and their execIds
-// remembered; other records return ErrNotFillRecord for the caller to route.
-// A fill the engine refuses (as it was when first received) is remembered and
-// skipped.
+// ReplayFill applies one fill record during start-up replay (Restore
+// replays every kind of record; use this only to replay fills alone): the
+// fill is applied and its execId remembered; other records return
+// ErrNotFillRecord. A fill the engine refuses (as it was when first
+// received) is remembered and skipped.
 func (s *EngineService) ReplayFill(rec []byte) error {
 	f, err := DecodeFillRecord(rec)
 	if err != nil {
 		return err
 	}
+	_, err = s.replayFill(&f)
+	return err
+}
+
+// replayFill applies a journalled fill, reporting whether it took effect
+// (false: a duplicate execId, or refused again by the engine).
+func (s *EngineService) replayFill(f *sbe.Fill) (bool, error) {
 	s.execMu.Lock()
 	_, seen := s.execIDs[f.ExecID]
 	s.execMu.Unlock()
 	if seen {
-		return nil
+		return false, nil
 	}
-	err = s.apply(&f)
+	err := s.apply(f)
 	s.remember(f.ExecID)
-	if err != nil && !errors.Is(err, engine.ErrInvalidOrder) {
-		return err
+	if err != nil {
+		if errors.Is(err, engine.ErrInvalidOrder) {
+			return false, nil
+		}
+		// An account or instrument gone from the configuration: stop
+		// rather than drop an acknowledged fill.
+		return false, err
 	}
-	return nil
+	return true, nil
 }
 
 // Sweep implements Service.

@@ -25,6 +25,13 @@ var AsOf = time.Date(2026, 11, 20, 21, 0, 0, 0, time.UTC)
 // epoch has run yet.
 func Engine(tb testing.TB) *engine.Engine {
 	tb.Helper()
+	return EngineWith(tb, nil)
+}
+
+// EngineWith is Engine with the configuration passed through edit first
+// (nil: unchanged), e.g. to add an attestation verifier.
+func EngineWith(tb testing.TB, edit func(*engine.Config)) *engine.Engine {
+	tb.Helper()
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		tb.Fatal("testbook: cannot locate engine/testdata")
@@ -49,6 +56,9 @@ func Engine(tb testing.TB) *engine.Engine {
 	cfg := engine.DefaultConfig(&kernel.Reference{})
 	cfg.Scenarios = 2000
 	cfg.Now = func() time.Time { return AsOf }
+	if edit != nil {
+		edit(&cfg)
+	}
 	e, err := engine.New(cfg, m, set)
 	if err != nil {
 		tb.Fatal(err)
