@@ -5,8 +5,20 @@
 //	ballastctl risk --file FILE ...         Monte Carlo VaR/ES of a portfolio
 //	ballastctl margin --master F --accounts F   margin status of every account
 //
-// Every command prints JSON (or a human-readable form where noted) and exits
-// 0 on success, 1 on failure and 2 on a usage error.
+// and the online commands, which talk to a running ballastd over the binary
+// verdict protocol (SBE over TCP, DESIGN §5.2) or the HTTP API (§5.3):
+//
+//	ballastctl check --account N --instrument ID --side buy|sell --qty Q --price P
+//	ballastctl account N                         an account's margin status
+//	ballastctl fill ... --exec-id E              book an execution
+//	ballastctl collateral --account N --tier cash|credit_line --amount X
+//	ballastctl attest --file FILE                submit a signed attestation
+//	ballastctl watch [--account N]               margin state changes, live
+//
+// The offline commands print JSON (or a human-readable form where noted);
+// the online ones print a human-readable form, or JSON with --json (see
+// docs/ballastctl.md). Every command exits 0 on success, 1 on failure and 2
+// on a usage error.
 package main
 
 import (
@@ -38,6 +50,12 @@ func commands() []command {
 		{"price", "price European options (BSM, Black-76) from JSON lines: price and Greeks", runPrice},
 		{"risk", "Monte Carlo VaR/ES of a market-and-portfolio file", runRisk},
 		{"margin", "one risk epoch over a master and accounts: every account's margin status", runMargin},
+		{"check", "online: pre-trade verdict on one order (SBE or HTTP)", runCheck},
+		{"account", "online: an account's margin status (SBE or HTTP)", runAccount},
+		{"fill", "online: book an execution (SBE or HTTP, admin)", runFill},
+		{"collateral", "online: set an account's cash or credit line (HTTP, admin)", runCollateral},
+		{"attest", "online: submit a signed credit attestation (HTTP, admin)", runAttest},
+		{"watch", "online: print margin state changes as they happen (SBE or HTTP)", runWatch},
 	}
 }
 
