@@ -97,7 +97,7 @@ func TestAccelFlag(t *testing.T) {
 		{[]string{"--accel=cpu"}, accelCPU},
 		{[]string{"--accel", "vsim"}, accelVsim},
 		{[]string{"--accel=fpga"}, accelFPGA},
-		{[]string{"-accel=vsim", "--demo=false"}, accelVsim},
+		{[]string{"-accel=vsim", "--demo=false", "--master=" + testMaster, "--accounts=" + testAccounts}, accelVsim},
 	} {
 		o, err := parseArgs(tc.args, &bytes.Buffer{})
 		if err != nil || o.accel.kind != tc.want {
@@ -142,11 +142,16 @@ func TestAccelCPUBootCheck(t *testing.T) {
 	if len(periodic) == 0 {
 		t.Fatalf("no statistics line; log:\n%s", log)
 	}
-	for _, l := range append(periodic, one(t, lines, "summary", log)) {
+	sum := one(t, lines, "summary", log)
+	for _, l := range append(periodic, sum) {
 		if field(t, l, "accel.backend") != "cpu" || field(t, l, "accel.degraded") != false ||
-			num(t, l, "accel.primary_jobs") != 0 || num(t, l, "accel.fallback_jobs") != 0 || num(t, l, "accel.failures") != 0 {
+			num(t, l, "accel.fallback_jobs") != 0 || num(t, l, "accel.failures") != 0 {
 			t.Errorf("accel state %v", l["accel"])
 		}
+	}
+	// The risk epochs ran on the backend (the boot check is not counted).
+	if num(t, sum, "accel.primary_jobs") < 1 || len(find(lines, "first risk epoch published")) != 1 {
+		t.Errorf("no risk epoch ran on the backend: %v", sum["accel"])
 	}
 	if len(find(lines, "accelerator closed")) != 0 {
 		t.Error("cpu backend logged a device close")

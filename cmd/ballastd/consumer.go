@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 
+	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/feedhandler/ring"
 )
 
@@ -43,6 +45,11 @@ type consumer struct {
 	unknown  uint64 // ticks for instruments outside the universe
 	interval latencyHist
 	total    latencyHist
+
+	// eng, when set, takes every tick as a mark (engine.ApplyTick).
+	eng *engine.Engine
+	// lastNs is the consumer clock at the latest tick (0: none yet).
+	lastNs atomic.Int64
 }
 
 // newConsumer returns a consumer of ticks for instruments 0..instruments-1.
@@ -87,6 +94,14 @@ func (c *consumer) apply(batch []ring.Tick, now int64) {
 		m.ticks++
 	}
 	c.mu.Unlock()
+	if c.eng != nil {
+		for i := range batch {
+			c.eng.ApplyTick(&batch[i])
+		}
+	}
+	if len(batch) > 0 {
+		c.lastNs.Store(now)
+	}
 }
 
 // consumerStats is what the reporter reads from a consumer.

@@ -66,6 +66,8 @@ type daemon struct {
 	// accel is the risk backend, checked at boot and closed by the
 	// caller after the summary.
 	accel *accelerator
+	// app is the risk engine, its durable state and the verdict servers.
+	app   *appliance
 	start time.Time
 }
 
@@ -126,6 +128,12 @@ func startDaemon(o options, log *slog.Logger, acc *accelerator) (*daemon, error)
 		d.close()
 		return nil, err
 	}
+	app, err := openAppliance(o.app, o.demo, acc.backend, log)
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	d.attachAppliance(app)
 
 	rr := "none (gaps are reported lost)"
 	if server.IsValid() {
@@ -178,6 +186,10 @@ func (d *daemon) run(ctx context.Context) (summary, error) {
 	defer d.close()
 	d.start = time.Now()
 	errc := make(chan error, 4) // one per goroutine that can fail
+	if err := d.app.start(errc); err != nil {
+		d.app.abort()
+		return d.summary("start-up failed", 0), err
+	}
 
 	feedCtx, cancelFeed := context.WithCancel(context.Background())
 	defer cancelFeed()
@@ -264,6 +276,12 @@ func (d *daemon) run(ctx context.Context) (summary, error) {
 		<-feedDone
 	}
 	<-consDone
+	if err := d.app.shutdown(); err != nil {
+		d.log.Error("appliance shutdown", "err", err)
+		if runErr == nil {
+			runErr = err
+		}
+	}
 	if d.x != nil {
 		d.x.server.Close()
 	}

@@ -73,10 +73,13 @@ func (d *symbolDir) name(locate uint32) string {
 // snapshots of the handler's counters for other goroutines and ends the run
 // once a finished session has been fully delivered (the drain).
 type feedLoop struct {
-	h      *feedhandler.Handler
-	src    *source.UDP
-	ticks  *ring.Ring[ring.Tick]
-	syms   *symbolDir
+	h     *feedhandler.Handler
+	src   *source.UDP
+	ticks *ring.Ring[ring.Tick]
+	syms  *symbolDir
+	// bind, when set, is told each book's symbol as the stock directory
+	// names it (the engine binds the locate to its underlying).
+	bind   func(locate uint16, sym string)
 	cancel context.CancelFunc // ends Run
 
 	// target is the number of messages of the ended session (the sender's
@@ -124,7 +127,12 @@ func (f *feedLoop) publish(now int64) {
 	if s.books != f.symsBooks {
 		// New books: a stock directory message names each before its
 		// orders arrive, so the symbols are known by now.
-		f.h.Books().Each(func(locate uint16, sym [8]byte, _ book.Top) { f.syms.set(locate, sym) })
+		f.h.Books().Each(func(locate uint16, sym [8]byte, _ book.Top) {
+			f.syms.set(locate, sym)
+			if f.bind != nil {
+				f.bind(locate, f.syms.name(uint32(locate)))
+			}
+		})
 		f.symsBooks = s.books
 	}
 	f.mu.Lock()

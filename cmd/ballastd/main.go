@@ -92,6 +92,7 @@ type options struct {
 	duration   time.Duration
 	logFormat  string
 	accel      accelConfig
+	app        applianceConfig
 
 	feedAddr      netip.AddrPort // resolved --feed
 	rerequestAddr netip.AddrPort // resolved --rerequest; invalid when none
@@ -121,6 +122,19 @@ func newFlags(o *options) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.accel.kind, "accel", accelCPU, "risk backend: cpu, vsim (Verilator simulation; binary $"+vsim.EnvBinary+
 		" or hdl/build/ballast-vsim) or fpga (the card); a device falls back to cpu when it fails")
+	o.app.tokens = tokenFlags{}
+	fs.StringVar(&o.app.dataDir, "data", defaultDataDir, "directory of the durable state (journal and snapshots), created when missing")
+	fs.StringVar(&o.app.httpAddr, "http", defaultHTTPAddr, "HTTP API and dashboard address (empty: off)")
+	fs.StringVar(&o.app.sbeAddr, "sbe", defaultSBEAddr, "binary verdict protocol (SBE over TCP) address (empty: off)")
+	fs.StringVar(&o.app.shmDir, "shm", defaultShmDir, "directory of the shared-memory verdict sessions (empty: off)")
+	fs.IntVar(&o.app.shmSlots, "shm-slots", defaultShmSlots, "shared-memory verdict sessions offered (one client each)")
+	fs.Var(o.app.tokens, "token", "ROLE=SECRET bearer token, repeatable; ROLE is admin, ops or firm:<id> (none: demo tokens are made and printed)")
+	fs.StringVar(&o.app.masterFile, "master", "", "instrument master file (with --accounts; default with --demo: the generated demo universe)")
+	fs.StringVar(&o.app.accountsFile, "accounts", "", "accounts file (with --master)")
+	fs.StringVar(&o.app.attestorsFile, "attestors", "", "attestation allow-list file (JSON; none: attestations are refused)")
+	fs.IntVar(&o.app.scenarios, "scenarios", 0, "Monte Carlo scenarios per risk epoch (0: the engine's default)")
+	fs.DurationVar(&o.app.epochEvery, "epoch-every", defaultEpochEvery, "risk epoch period")
+	fs.DurationVar(&o.app.snapshotEvery, "snapshot-every", defaultSnapshotEvery, "durable snapshot period")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), synopsis)
 		fs.PrintDefaults()
@@ -193,6 +207,20 @@ func parseArgs(args []string, stdout io.Writer) (options, error) {
 		return o, fmt.Errorf("--log-format %q: want text or json", o.logFormat)
 	case !validAccel(o.accel.kind):
 		return o, fmt.Errorf("--accel %q: want cpu, vsim or fpga", o.accel.kind)
+	case o.app.dataDir == "":
+		return o, errors.New("--data: a directory is required")
+	case (o.app.masterFile == "") != (o.app.accountsFile == ""):
+		return o, errors.New("--master and --accounts go together")
+	case !o.demo && o.app.masterFile == "":
+		return o, errors.New("--demo=false needs --master and --accounts")
+	case o.app.shmSlots < 1 || o.app.shmSlots > shmSlotsMax:
+		return o, fmt.Errorf("--shm-slots %d outside 1..%d", o.app.shmSlots, shmSlotsMax)
+	case o.app.scenarios < 0 || o.app.scenarios > scenariosMax:
+		return o, fmt.Errorf("--scenarios %d outside 0..%d", o.app.scenarios, scenariosMax)
+	case o.app.epochEvery < epochEveryMin || o.app.epochEvery > epochEveryMax:
+		return o, fmt.Errorf("--epoch-every %v outside %v..%v", o.app.epochEvery, epochEveryMin, epochEveryMax)
+	case o.app.snapshotEvery < snapshotEveryMin || o.app.snapshotEvery > snapshotEveryMax:
+		return o, fmt.Errorf("--snapshot-every %v outside %v..%v", o.app.snapshotEvery, snapshotEveryMin, snapshotEveryMax)
 	}
 	return o, nil
 }

@@ -254,7 +254,7 @@ func TestExternalFeed(t *testing.T) {
 	feed := freeUDPPort(t)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	_, stderr, code := runAsync(ctx, []string{"--demo=false", "--feed=" + feed, "--rerequest=" + srv.Addr().String(),
+	_, stderr, code := runAsync(ctx, []string{"--demo=false", "--master=" + testMaster, "--accounts=" + testAccounts, "--feed=" + feed, "--rerequest=" + srv.Addr().String(),
 		"--log-format=json", "--stats-every=1h", "--duration=10s"})
 	deadline := time.Now().Add(3 * time.Second)
 	for !strings.Contains(stderr.String(), "feed handler listening") {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ballast-risk/ballast/engine/sbe"
+	"github.com/ballast-risk/ballast/engine/verdict/client"
 	"github.com/ballast-risk/ballast/feedhandler/latency"
 )
 
@@ -93,9 +94,20 @@ func BenchmarkRequestPath(b *testing.B) {
 // client keeps `window` checks in flight (Send/Flush/Recv) against the fake
 // Service.
 func BenchmarkPipelinedChecks(b *testing.B) {
-	const window = 256
 	_, addr := startServer(b, Config{NoticeInterval: -1}, newFake())
-	c := dial(b, addr, "adm")
+	benchPipelined(b, dial(b, addr, "adm"))
+}
+
+// BenchmarkShmPipelinedChecks is BenchmarkPipelinedChecks over the
+// shared-memory transport.
+func BenchmarkShmPipelinedChecks(b *testing.B) {
+	_, dir := startShm(b, Config{NoticeInterval: -1}, newFake(), ShmConfig{Slots: 1})
+	benchPipelined(b, dialShm(b, dir, "adm"))
+}
+
+// benchPipelined keeps a window of checks in flight on c.
+func benchPipelined(b *testing.B, c *client.Conn) {
+	const window = 256
 	ctx := context.Background()
 	oc := sbe.OrderCheck{Account: 1, Instrument: 1, Side: sbe.SideBuy, Qty: 5, Price: 10}
 	b.ReportAllocs()

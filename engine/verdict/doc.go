@@ -1,12 +1,14 @@
-// Package verdict is the TCP server of Ballast's binary verdict protocol
-// (DESIGN §5.2): matching engines and trading firms log in with a bearer
-// token, then send OrderCheck, AccountQuery and Fill requests framed by
-// engine/sbe and receive Verdict, AccountStatus and Ack responses, plus
-// MarginNotice pushes on margin state changes.
+// Package verdict is the server of Ballast's binary verdict protocol
+// (DESIGN §5.2), over TCP (Serve) and over the same-host shared-memory
+// transport (ServeShm): matching engines and trading firms log in with a
+// bearer token, then send OrderCheck, AccountQuery and Fill requests framed
+// by engine/sbe and receive Verdict, AccountStatus and Ack responses, plus
+// MarginNotice pushes on margin state changes. Both transports run the same
+// request handler, so a request gets the same answer on either.
 //
 // # Connections
 //
-// Each connection has one reader goroutine and one writer goroutine. The
+// Each TCP connection has one reader goroutine and one writer goroutine. The
 // reader decodes frames (at most Config.FrameBytesMax bytes each) from a
 // bufio.Reader of Config.ReadBufferBytes and handles requests strictly in
 // arrival order, so responses leave in request order and echo the request's
@@ -25,6 +27,25 @@
 // Error and closes that connection; after the other classes the frame has been
 // consumed and the connection keeps going. No input ever affects another
 // connection.
+//
+// # Shared memory
+//
+// ServeShm creates a fixed number of slot files (engine/shmring session
+// files, at most ShmSlotsMax) in a directory; a client (client.DialShm)
+// claims a free one, so a slot is one session at a time. The slot's
+// goroutine reads each request, serves it and writes the response straight
+// into the response ring: no queue and no hand-off on the latency path, and
+// no allocation per request. A per-session notice goroutine writes queued
+// MarginNotices (at most Config.PendingMax waiting; more are dropped and
+// counted); a mutex makes the two take turns, so the ring has a single
+// producer at a time. A client that leaves its response ring full stops
+// the server reading its requests (backpressure through the rings) and is
+// disconnected after Config.WriteTimeout; a watchdog enforces that and
+// Config.IdleTimeout by sampling two counters per session, as shmring calls
+// have no deadlines. Malformed frames are answered with an Error and the
+// session continues (the ring preserves framing); a corrupt ring, a client
+// that closes or dies, a denied Login and the timeouts end the session, and
+// the slot file is then created afresh for the next client.
 //
 // # Sessions and roles
 //

@@ -294,9 +294,14 @@ func (s *EngineService) Sweep() []sbe.MarginNotice {
 		return nil
 	}
 	out := make([]sbe.MarginNotice, len(ns))
-	for i, n := range ns {
-		out[i] = sbe.MarginNotice{Account: n.Account, State: sbe.State(n.To), Epoch: n.Epoch,
-			Equity: WireMoney(n.Equity), InitialMargin: WireMoney(n.IM), MaintenanceMargin: WireMoney(n.MM)}
+	for i := range ns {
+		out[i] = WireNotice(&ns[i])
 	}
 	return out
+}
+
+// WireNotice converts an engine state change to its MarginNotice message.
+func WireNotice(n *engine.Notice) sbe.MarginNotice {
+	return sbe.MarginNotice{Account: n.Account, State: sbe.State(n.To), Epoch: n.Epoch,
+		Equity: WireMoney(n.Equity), InitialMargin: WireMoney(n.IM), MaintenanceMargin: WireMoney(n.MM)}
 }

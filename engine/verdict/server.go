@@ -134,6 +134,8 @@ type Server struct {
 	mu        sync.Mutex
 	sessions  map[*session]struct{}
 	listeners map[net.Listener]struct{}
+	shmSlots  map[*shmSlot]struct{}
+	shmSess   map[*shmSession]struct{}
 	closed    bool
 	nextID    uint64
 
@@ -180,7 +182,8 @@ func NewServer(cfg Config, svc Service) (*Server, error) {
 	case cfg.ConnsMax < 0, cfg.PendingMax < 1, cfg.IdleTimeout < 0, cfg.WriteTimeout < 0, cfg.FillTimeout < 0:
 		return nil, fmt.Errorf("%w: negative bound", ErrConfig)
 	}
-	s := &Server{cfg: cfg, svc: svc, sessions: map[*session]struct{}{}, listeners: map[net.Listener]struct{}{}, stop: make(chan struct{})}
+	s := &Server{cfg: cfg, svc: svc, sessions: map[*session]struct{}{}, listeners: map[net.Listener]struct{}{},
+		shmSlots: map[*shmSlot]struct{}{}, shmSess: map[*shmSession]struct{}{}, stop: make(chan struct{})}
 	for tok, r := range cfg.Tokens {
 		if tok == "" || len(tok) > len(sbe.Login{}.Token) || strings.IndexByte(tok, 0) >= 0 {
 			return nil, fmt.Errorf("%w: token must be 1..64 bytes without NUL", ErrConfig)
@@ -276,8 +279,9 @@ func (s *Server) remove(ss *session) {
 	s.mu.Unlock()
 }
 
-// Shutdown stops accepting, closes every connection and the notifier, and
-// waits for their goroutines or ctx.
+// Shutdown stops accepting, closes every connection, every shared-memory
+// slot (removing its file) and the notifier, and waits for their goroutines
+// or ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
@@ -287,10 +291,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for ss := range s.sessions {
 		ss.abort()
 	}
+	slots := make([]*shmSlot, 0, len(s.shmSlots))
+	for sl := range s.shmSlots {
+		slots = append(slots, sl)
+	}
 	s.mu.Unlock()
 	s.stopOnce.Do(func() { close(s.stop) })
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() {
+		// Closing an Endpoint waits for its blocked calls to return (an
+		// idle Accept looks every few milliseconds), so the slots close
+		// in parallel, beside ctx rather than before it.
+		var closing sync.WaitGroup
+		for _, sl := range slots {
+			closing.Go(func() { sl.closeEndpoint(nil) })
+		}
+		closing.Wait()
+		s.wg.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil
@@ -312,13 +331,22 @@ func (s *Server) login(token []byte) (role, bool) {
 	return found, ok == 1
 }
 
+// noticeTarget is a session of either transport, as the notifier sees it.
+type noticeTarget interface {
+	// loggedRole returns the session's role once it has logged in.
+	loggedRole() (role, bool)
+	// pushNotice queues a MarginNotice frame unless the session's queue is
+	// full or the session is gone; it never waits.
+	pushNotice(frame []byte) bool
+}
+
 // notifier polls Sweep and fans notices out.
 func (s *Server) notifier() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.NoticeInterval)
 	defer t.Stop()
 	var frame [sbe.MarginNoticeFrameBytes]byte
-	var targets []*session
+	var targets []noticeTarget
 	for {
 		select {
 		case <-s.stop:
@@ -332,6 +360,9 @@ func (s *Server) notifier() {
 		s.mu.Lock()
 		targets = targets[:0]
 		for ss := range s.sessions {
+			targets = append(targets, ss)
+		}
+		for ss := range s.shmSess {
 			targets = append(targets, ss)
 		}
 		s.mu.Unlock()
@@ -357,15 +388,40 @@ func (s *Server) notifier() {
 	}
 }
 
-// session is one connection.
-type session struct {
+// exchange is the transport-independent half of a session: its login state
+// and role, and the request and response scratch of its request handler.
+// One goroutine (the session's reader) calls serve and refuse; loggedRole
+// may be called from any goroutine.
+type exchange struct {
 	srv *Server
-	nc  net.Conn
 	id  uint64
 
 	roleMu sync.Mutex
 	role   role
 	logged atomic.Bool
+
+	// beforeWait, when set, runs before a Fill blocks on the journal (TCP
+	// writes the responses served so far, so they need not wait for the
+	// fsync).
+	beforeWait func()
+
+	// Request and response scratch: passing them by pointer through the
+	// Service interface, or returning them as sbe.Message, would otherwise
+	// move them to the heap on every request.
+	oc   sbe.OrderCheck
+	v    sbe.Verdict
+	q    sbe.AccountQuery
+	st   sbe.AccountStatus
+	fl   sbe.Fill
+	ack  sbe.Ack
+	lack sbe.LoginAck
+	er   sbe.Error
+}
+
+// session is one TCP connection.
+type session struct {
+	exchange
+	nc net.Conn
 
 	mu        sync.Mutex
 	cond      sync.Cond
@@ -378,33 +434,26 @@ type session struct {
 	wake      chan struct{}
 
 	rbuf []byte // reader-owned frame buffer
-
-	// Reader-owned request and response scratch: passing them by pointer
-	// through the Service interface would otherwise move them to the heap
-	// on every request.
-	oc sbe.OrderCheck
-	v  sbe.Verdict
-	q  sbe.AccountQuery
-	st sbe.AccountStatus
-	fl sbe.Fill
 }
 
 func newSession(s *Server, nc net.Conn, id uint64) *session {
 	queueBytes := min(s.cfg.PendingMax, 256) * sbe.MessageFrameBytesMax
-	ss := &session{srv: s, nc: nc, id: id, wake: make(chan struct{}, 1),
+	ss := &session{exchange: exchange{srv: s, id: id}, nc: nc, wake: make(chan struct{}, 1),
 		out: make([]byte, 0, queueBytes), free: make([]byte, 0, queueBytes),
 		rbuf: make([]byte, s.cfg.FrameBytesMax)}
 	ss.cond.L = &ss.mu
+	ss.beforeWait = ss.flush
 	return ss
 }
 
-func (ss *session) loggedRole() (role, bool) {
-	if !ss.logged.Load() {
+// loggedRole returns the session's role once it has logged in.
+func (ex *exchange) loggedRole() (role, bool) {
+	if !ex.logged.Load() {
 		return role{}, false
 	}
-	ss.roleMu.Lock()
-	r := ss.role
-	ss.roleMu.Unlock()
+	ex.roleMu.Lock()
+	r := ex.role
+	ex.roleMu.Unlock()
 	return r, true
 }
 
@@ -619,26 +668,46 @@ func reqIDOf(f sbe.Frame) uint64 {
 	return 0
 }
 
+// sendError queues an Error frame.
 func (ss *session) sendError(reqID uint64, code sbe.ErrorCode, text string) {
-	ss.srv.stats.errors[codeIndex(code)].Add(1)
+	ss.send(ss.refuse(reqID, code, text))
+}
+
+// send queues one response; false when the connection is dead.
+func (ss *session) send(m sbe.Message) bool {
 	if !ss.begin() {
-		return
+		return false
 	}
-	e := sbe.Error{ReqID: reqID, Code: code}
-	copy(e.Text[:], text)
-	ss.out = e.AppendFrame(ss.out)
+	ss.out = m.AppendFrame(ss.out)
 	ss.commit()
+	return true
 }
 
 // handle serves one well-formed frame; false ends the connection.
 func (ss *session) handle(f sbe.Frame) bool {
-	s := ss.srv
-	r, logged := ss.loggedRole()
+	resp, keep := ss.serve(f)
+	return ss.send(resp) && keep
+}
+
+// refuse counts an Error frame and returns it (in the exchange's scratch).
+func (ex *exchange) refuse(reqID uint64, code sbe.ErrorCode, text string) sbe.Message {
+	ex.srv.stats.errors[codeIndex(code)].Add(1)
+	ex.er = sbe.Error{ReqID: reqID, Code: code}
+	copy(ex.er.Text[:], text)
+	return &ex.er
+}
+
+// serve handles one well-formed frame and returns its response, which
+// points into the exchange's scratch and is valid until the next call, and
+// false when the session must end once the response is sent (a denied
+// Login). Every frame gets exactly one response.
+func (ex *exchange) serve(f sbe.Frame) (resp sbe.Message, keep bool) {
+	s := ex.srv
+	r, logged := ex.loggedRole()
 	switch f.Header.TemplateID {
 	case sbe.LoginTemplateID:
 		if logged {
-			ss.sendError(0, sbe.ErrorCodeUnexpectedTemplate, "already logged in")
-			return true
+			return ex.refuse(0, sbe.ErrorCodeUnexpectedTemplate, "already logged in"), true
 		}
 		var lg sbe.Login
 		_ = lg.DecodeBlock(f.Block)
@@ -647,78 +716,63 @@ func (ss *session) handle(f sbe.Frame) bool {
 			tok = tok[:len(tok)-1]
 		}
 		ro, ok := s.login(tok)
-		ack := sbe.LoginAck{Status: sbe.LoginStatusDenied}
+		ex.lack = sbe.LoginAck{Status: sbe.LoginStatusDenied}
 		if ok {
-			ss.roleMu.Lock()
-			ss.role = ro
-			ss.roleMu.Unlock()
-			ss.logged.Store(true)
-			ack = sbe.LoginAck{Status: sbe.LoginStatusOK, SessionID: ss.id}
+			ex.roleMu.Lock()
+			ex.role = ro
+			ex.roleMu.Unlock()
+			ex.logged.Store(true)
+			ex.lack = sbe.LoginAck{Status: sbe.LoginStatusOK, SessionID: ex.id}
 			s.stats.logins.Add(1)
 		} else {
 			s.stats.loginsDenied.Add(1)
 		}
-		if !ss.begin() {
-			return false
-		}
-		ss.out = ack.AppendFrame(ss.out)
-		ss.commit()
-		return ok
+		return &ex.lack, ok
 	case sbe.OrderCheckTemplateID, sbe.AccountQueryTemplateID, sbe.FillTemplateID:
 		if !logged {
-			ss.sendError(reqIDOf(f), sbe.ErrorCodeNotLoggedIn, "log in first")
-			return true
+			return ex.refuse(reqIDOf(f), sbe.ErrorCodeNotLoggedIn, "log in first"), true
 		}
 	default:
-		ss.sendError(0, sbe.ErrorCodeUnexpectedTemplate, "not a request template")
-		return true
+		return ex.refuse(0, sbe.ErrorCodeUnexpectedTemplate, "not a request template"), true
 	}
 	switch f.Header.TemplateID {
 	case sbe.OrderCheckTemplateID:
-		oc, v := &ss.oc, &ss.v
+		oc, v := &ex.oc, &ex.v
 		_ = oc.DecodeBlock(f.Block)
 		*v = sbe.Verdict{ReqID: oc.ReqID, Account: oc.Account}
-		if ss.allowed(r, oc.Account) {
+		if ex.allowed(r, oc.Account) {
 			s.svc.Check(oc, v)
 			v.ReqID, v.Account = oc.ReqID, oc.Account
 		} else {
 			v.Decision, v.Reason = sbe.DecisionReject, sbe.ReasonNotAuthorised
 		}
 		s.stats.verdicts[reasonIndex(v.Reason)].Add(1)
-		if !ss.begin() {
-			return false
-		}
-		ss.out = v.AppendFrame(ss.out)
-		ss.commit()
+		return v, true
 	case sbe.AccountQueryTemplateID:
-		q := &ss.q
+		q := &ex.q
 		_ = q.DecodeBlock(f.Block)
-		if !ss.allowed(r, q.Account) {
-			ss.sendError(q.ReqID, sbe.ErrorCodeNotAuthorised, "not authorised for this account")
-			return true
+		if !ex.allowed(r, q.Account) {
+			return ex.refuse(q.ReqID, sbe.ErrorCodeNotAuthorised, "not authorised for this account"), true
 		}
-		st := &ss.st
+		st := &ex.st
 		*st = sbe.AccountStatus{ReqID: q.ReqID, Account: q.Account}
 		if code := s.svc.Status(q.Account, st); code != sbe.ErrorCodeNone {
-			ss.sendError(q.ReqID, code, "account status unavailable")
-			return true
+			return ex.refuse(q.ReqID, code, "account status unavailable"), true
 		}
 		st.ReqID, st.Account = q.ReqID, q.Account
 		s.stats.queries.Add(1)
-		if !ss.begin() {
-			return false
-		}
-		ss.out = st.AppendFrame(ss.out)
-		ss.commit()
-	case sbe.FillTemplateID:
-		fl := &ss.fl
+		return st, true
+	default: // sbe.FillTemplateID
+		fl := &ex.fl
 		_ = fl.DecodeBlock(f.Block)
 		code := sbe.ErrorCodeNone
 		switch {
-		case r.kind == roleOps || !ss.allowed(r, fl.Account):
+		case r.kind == roleOps || !ex.allowed(r, fl.Account):
 			code = sbe.ErrorCodeNotAuthorised
 		default:
-			ss.flush() // earlier responses need not wait for the fsync
+			if ex.beforeWait != nil {
+				ex.beforeWait()
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.FillTimeout)
 			code = s.svc.Fill(ctx, fl)
 			cancel()
@@ -729,21 +783,16 @@ func (ss *session) handle(f sbe.Frame) bool {
 			s.stats.fillsRefused.Add(1)
 			s.stats.errors[codeIndex(code)].Add(1)
 		}
-		if !ss.begin() {
-			return false
-		}
-		ack := sbe.Ack{ReqID: fl.ReqID, Status: uint8(code)}
-		ss.out = ack.AppendFrame(ss.out)
-		ss.commit()
+		ex.ack = sbe.Ack{ReqID: fl.ReqID, Status: uint8(code)}
+		return &ex.ack, true
 	}
-	return true
 }
 
 // allowed reports whether role r may act for account.
-func (ss *session) allowed(r role, account uint64) bool {
+func (ex *exchange) allowed(r role, account uint64) bool {
 	if r.kind != roleFirm {
 		return true
 	}
-	firm, ok := ss.srv.svc.FirmOf(account)
+	firm, ok := ex.srv.svc.FirmOf(account)
 	return ok && firm == r.firm
 }

@@ -19,22 +19,28 @@ type counters struct {
 	logins, loginsDenied, queries                        atomic.Uint64
 	fillsApplied, fillsRefused                           atomic.Uint64
 	noticesSent, noticesDropped                          atomic.Uint64
+	shmAccepted, shmClosed, shmIdleClosed                atomic.Uint64
+	shmWriteTimeouts, shmListenErrors                    atomic.Uint64
+	shmFramesIn, shmFramesOut                            atomic.Uint64
 	errors                                               [errorCodesCount]atomic.Uint64
 	verdicts                                             [reasonsCount]atomic.Uint64
 }
 
 // Stats is a snapshot of the server's counters (monotonic since NewServer,
-// except Conns).
+// except Conns, ShmSlots and ShmSessions). The Conns*, IdleClosed, Frames*,
+// WriteBatches and WriteErrors fields count TCP only and the Shm* fields the
+// shared-memory transport only; the request, notice and error counters
+// count both.
 type Stats struct {
-	// Conns is the number of open connections now.
+	// Conns is the number of open TCP connections now.
 	Conns int
 	// ConnsAccepted, ConnsRefused (over ConnsMax or after Shutdown) and
 	// ConnsClosed count connections; IdleClosed counts those closed by
 	// IdleTimeout.
 	ConnsAccepted, ConnsRefused, ConnsClosed, IdleClosed uint64
-	// FramesIn counts frames read (malformed included); FramesOut frames
-	// written; WriteBatches the writes that carried them; WriteErrors
-	// connections lost on a write.
+	// FramesIn counts TCP frames read (malformed included); FramesOut
+	// frames written; WriteBatches the writes that carried them;
+	// WriteErrors connections lost on a write.
 	FramesIn, FramesOut, WriteBatches, WriteErrors uint64
 	// Logins and LoginsDenied count Login outcomes; Queries AccountStatus
 	// answers.
@@ -49,6 +55,20 @@ type Stats struct {
 	// Verdicts counts Verdicts by Reason (index 0: accepted or rejected
 	// without a reason).
 	Verdicts [reasonsCount]uint64
+
+	// ShmSlots is the number of shared-memory slot files served now;
+	// ShmSessions the number of those with a client attached.
+	ShmSlots, ShmSessions int
+	// ShmAccepted and ShmClosed count shared-memory sessions (a client
+	// attaching to a slot, and its session ending for any reason);
+	// ShmIdleClosed those ended by IdleTimeout, ShmWriteTimeouts those
+	// ended because the client left its response ring full for
+	// WriteTimeout; ShmListenErrors failed attempts to re-create a slot
+	// file.
+	ShmAccepted, ShmClosed, ShmIdleClosed, ShmWriteTimeouts, ShmListenErrors uint64
+	// ShmFramesIn counts frames read from shared-memory clients (malformed
+	// included), ShmFramesOut frames written to them.
+	ShmFramesIn, ShmFramesOut uint64
 }
 
 // Stats returns the counters now.
@@ -62,6 +82,9 @@ func (s *Server) Stats() Stats {
 		Logins: c.logins.Load(), LoginsDenied: c.loginsDenied.Load(), Queries: c.queries.Load(),
 		FillsApplied: c.fillsApplied.Load(), FillsRefused: c.fillsRefused.Load(),
 		NoticesSent: c.noticesSent.Load(), NoticesDropped: c.noticesDropped.Load(),
+		ShmAccepted: c.shmAccepted.Load(), ShmClosed: c.shmClosed.Load(), ShmIdleClosed: c.shmIdleClosed.Load(),
+		ShmWriteTimeouts: c.shmWriteTimeouts.Load(), ShmListenErrors: c.shmListenErrors.Load(),
+		ShmFramesIn: c.shmFramesIn.Load(), ShmFramesOut: c.shmFramesOut.Load(),
 	}
 	for i := range c.errors {
 		st.Errors[i] = c.errors[i].Load()
@@ -71,6 +94,7 @@ func (s *Server) Stats() Stats {
 	}
 	s.mu.Lock()
 	st.Conns = len(s.sessions)
+	st.ShmSlots, st.ShmSessions = len(s.shmSlots), len(s.shmSess)
 	s.mu.Unlock()
 	return st
 }

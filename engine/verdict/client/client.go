@@ -1,8 +1,11 @@
 // Package client is the Go client of Ballast's binary verdict protocol
 // (DESIGN §5.2), for matching engines and trading firms.
 //
-// Dial connects and logs in. A Conn then serves two styles of use, which may
-// be mixed:
+// Dial connects over TCP and logs in; DialShm does the same over the
+// same-host shared-memory transport (a free slot file of the server's
+// ServeShm directory). Both return the same *Conn, so callers do not depend
+// on the transport. A Conn then serves two styles of use, which may be
+// mixed:
 //
 //   - Request/response: Check, Query and Fill send one request and wait for
 //     its answer; any number of goroutines may call them at once, and
@@ -111,11 +114,10 @@ func cString(b []byte) string {
 
 // Conn is a logged-in connection.
 type Conn struct {
-	nc        net.Conn
+	tr        transport
 	sessionID uint64
 
 	wmu  sync.Mutex
-	bw   *bufio.Writer
 	wbuf []byte
 
 	nextReq atomic.Uint64
@@ -134,24 +136,12 @@ type Conn struct {
 
 var chanPool = sync.Pool{New: func() any { return make(chan Response, 1) }}
 
-// Dial connects to addr, logs in with token and starts the reader.
+// Dial connects to addr over TCP, logs in with token and starts the
+// reader.
 func Dial(ctx context.Context, addr, token string, opts Options) (*Conn, error) {
-	if token == "" || len(token) > len(sbe.Login{}.Token) {
-		return nil, ErrToken
-	}
-	for i := 0; i < len(token); i++ {
-		if token[i] == 0 {
-			return nil, ErrToken
-		}
-	}
-	if opts.FrameBytesMax < sbe.MessageFrameBytesMax {
-		opts.FrameBytesMax = sbe.MessageFrameBytesMax
-	}
-	if opts.NoticesMax <= 0 {
-		opts.NoticesMax = DefaultNoticesMax
-	}
-	if opts.RecvMax <= 0 {
-		opts.RecvMax = DefaultRecvMax
+	opts, err := prepare(token, opts)
+	if err != nil {
+		return nil, err
 	}
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
@@ -164,23 +154,61 @@ func Dial(ctx context.Context, addr, token string, opts Options) (*Conn, error) 
 	if dl, ok := ctx.Deadline(); ok {
 		_ = nc.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
-	var lg sbe.Login
-	copy(lg.Token[:], token)
-	br := bufio.NewReaderSize(nc, opts.FrameBytesMax)
+	tr := &tcpTransport{nc: nc, br: bufio.NewReaderSize(nc, opts.FrameBytesMax),
+		bw: bufio.NewWriterSize(nc, tcpWriteBufferBytes), frameBytesMax: opts.FrameBytesMax}
+	c, err := login(ctx, tr, token, opts)
+	if err != nil {
+		return nil, err
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// prepare validates token and fills opts' defaults.
+func prepare(token string, opts Options) (Options, error) {
+	if token == "" || len(token) > len(sbe.Login{}.Token) {
+		return opts, ErrToken
+	}
+	for i := 0; i < len(token); i++ {
+		if token[i] == 0 {
+			return opts, ErrToken
+		}
+	}
+	if opts.FrameBytesMax < sbe.MessageFrameBytesMax {
+		opts.FrameBytesMax = sbe.MessageFrameBytesMax
+	}
+	if opts.NoticesMax <= 0 {
+		opts.NoticesMax = DefaultNoticesMax
+	}
+	if opts.RecvMax <= 0 {
+		opts.RecvMax = DefaultRecvMax
+	}
+	return opts, nil
+}
+
+// login sends Login over tr, reads the answer and starts the reader; ctx
+// bounds the exchange (tr is closed when it is done first). tr is closed
+// on failure.
+func login(ctx context.Context, tr transport, token string, opts Options) (*Conn, error) {
+	stop := context.AfterFunc(ctx, func() { _ = tr.close() })
 	buf := make([]byte, opts.FrameBytesMax)
 	fail := func(err error) (*Conn, error) {
 		stop()
-		_ = nc.Close()
+		_ = tr.close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, err
 	}
-	if _, err := nc.Write(lg.AppendFrame(nil)); err != nil {
+	var lg sbe.Login
+	copy(lg.Token[:], token)
+	if err := tr.send(lg.AppendFrame(nil)); err != nil {
 		return fail(err)
 	}
-	f, err := sbe.ReadFrame(br, buf, opts.FrameBytesMax)
+	if err := tr.flush(); err != nil {
+		return fail(err)
+	}
+	f, err := tr.recv(buf)
 	if err != nil {
 		return fail(err)
 	}
@@ -199,15 +227,14 @@ func Dial(ctx context.Context, addr, token string, opts Options) (*Conn, error) 
 		return fail(ErrLoginDenied)
 	}
 	if !stop() {
-		_ = nc.Close()
+		_ = tr.close()
 		return nil, ctx.Err()
 	}
-	_ = nc.SetDeadline(time.Time{})
-	c := &Conn{nc: nc, sessionID: ack.SessionID, bw: bufio.NewWriterSize(nc, 64<<10),
+	c := &Conn{tr: tr, sessionID: ack.SessionID,
 		wbuf: make([]byte, 0, sbe.MessageFrameBytesMax), pending: map[uint64]chan Response{},
 		recv: make(chan Response, opts.RecvMax), notices: make(chan sbe.MarginNotice, opts.NoticesMax),
 		done: make(chan struct{})}
-	go c.readLoop(br, buf, opts.FrameBytesMax)
+	go c.readLoop(buf)
 	return c, nil
 }
 
@@ -239,20 +266,17 @@ func (c *Conn) shut(err error) {
 		c.errMu.Lock()
 		c.err = err
 		c.errMu.Unlock()
-		_ = c.nc.Close()
+		_ = c.tr.close()
 		close(c.done)
 	})
 }
 
-func (c *Conn) readLoop(br *bufio.Reader, buf []byte, frameBytesMax int) {
+func (c *Conn) readLoop(buf []byte) {
 	defer close(c.notices)
 	defer close(c.recv)
 	for {
-		f, err := sbe.ReadFrame(br, buf, frameBytesMax)
+		f, err := c.tr.recv(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				err = ErrClosed
-			}
 			c.shut(err)
 			return
 		}
@@ -274,8 +298,12 @@ func (c *Conn) readLoop(br *bufio.Reader, buf []byte, frameBytesMax int) {
 		case sbe.MarginNoticeTemplateID:
 			var n sbe.MarginNotice
 			_ = n.DecodeBlock(f.Block)
+			idle := len(c.notices) == 0 // its reader may be parked
 			select {
 			case c.notices <- n:
+				if idle {
+					c.tr.yield()
+				}
 			default:
 				c.noticesDropped.Add(1)
 			}
@@ -291,11 +319,16 @@ func (c *Conn) readLoop(br *bufio.Reader, buf []byte, frameBytesMax int) {
 			c.pmu.Unlock()
 			if ok {
 				ch <- r
+				c.tr.yield()
 			}
 			continue // an abandoned call's answer is dropped
 		}
+		idle := len(c.recv) == 0 // Recv may be parked
 		select {
 		case c.recv <- r:
+			if idle {
+				c.tr.yield()
+			}
 		case <-c.done:
 			return
 		}
@@ -303,7 +336,9 @@ func (c *Conn) readLoop(br *bufio.Reader, buf []byte, frameBytesMax int) {
 }
 
 // Send queues a request (OrderCheck, AccountQuery or Fill carrying the
-// caller's reqId, top bit clear) without flushing.
+// caller's reqId, top bit clear) without flushing. Over shared memory the
+// request is in the server's ring when Send returns (Flush has nothing to
+// do); over TCP it waits in a buffer for Flush.
 func (c *Conn) Send(m sbe.Message) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -317,7 +352,7 @@ func (c *Conn) writeLocked(m sbe.Message) error {
 	default:
 	}
 	c.wbuf = m.AppendFrame(c.wbuf[:0])
-	if _, err := c.bw.Write(c.wbuf); err != nil {
+	if err := c.tr.send(c.wbuf); err != nil {
 		c.shut(err)
 		return err
 	}
@@ -328,7 +363,7 @@ func (c *Conn) writeLocked(m sbe.Message) error {
 func (c *Conn) Flush() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.bw.Flush(); err != nil {
+	if err := c.tr.flush(); err != nil {
 		c.shut(err)
 		return err
 	}
@@ -361,7 +396,7 @@ func (c *Conn) call(ctx context.Context, m sbe.Message, setID func(uint64)) (Res
 	c.wmu.Lock()
 	err := c.writeLocked(m)
 	if err == nil {
-		if err = c.bw.Flush(); err != nil {
+		if err = c.tr.flush(); err != nil {
 			c.shut(err)
 		}
 	}
