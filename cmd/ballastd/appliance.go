@@ -160,19 +160,25 @@ type applianceMetrics struct {
 // openAppliance loads the universe, builds the engine on backend, opens
 // and restores the durable state and binds the verdict listeners (serving
 // starts with start).
-func openAppliance(cfg applianceConfig, demo bool, backend accel.Backend, log *slog.Logger) (a *appliance, err error) {
-	a = &appliance{cfg: cfg, log: log, stop: make(chan struct{})}
-	defer func() {
-		if err != nil {
-			a.closeListeners()
-			if a.j != nil {
-				a.j.Close()
-			}
+func openAppliance(cfg applianceConfig, demo bool, backend accel.Backend, log *slog.Logger) (*appliance, error) {
+	a := &appliance{cfg: cfg, log: log, stop: make(chan struct{})}
+	if err := a.open(demo, backend); err != nil {
+		a.closeListeners()
+		if a.j != nil {
+			a.j.Close()
 		}
-	}()
+		return nil, err
+	}
+	return a, nil
+}
+
+// open is openAppliance's work; the caller releases what it acquired when
+// it fails.
+func (a *appliance) open(demo bool, backend accel.Backend) (err error) {
+	cfg, log := a.cfg, a.log
 	m, set, err := a.loadUniverse(demo)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ecfg := engine.DefaultConfig(backend)
 	if cfg.scenarios > 0 {
@@ -181,36 +187,36 @@ func openAppliance(cfg applianceConfig, demo bool, backend accel.Backend, log *s
 	if cfg.attestorsFile != "" {
 		data, err := os.ReadFile(cfg.attestorsFile)
 		if err != nil {
-			return nil, fmt.Errorf("--attestors: %w", err)
+			return fmt.Errorf("--attestors: %w", err)
 		}
 		keys, err := attest.ParseAllowList(data)
 		if err != nil {
-			return nil, fmt.Errorf("--attestors %s: %w", cfg.attestorsFile, err)
+			return fmt.Errorf("--attestors %s: %w", cfg.attestorsFile, err)
 		}
 		if ecfg.Verifier, err = attest.NewVerifier(attest.Config{Keys: keys, Now: time.Now,
 			ValidityMax: 31 * 24 * time.Hour, ClockSkew: time.Minute}); err != nil {
-			return nil, fmt.Errorf("--attestors: %w", err)
+			return fmt.Errorf("--attestors: %w", err)
 		}
 	}
 	if a.eng, err = engine.New(ecfg, m, set); err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+		return fmt.Errorf("engine: %w", err)
 	}
 
 	jdir := filepath.Join(cfg.dataDir, "journal")
 	if err := os.MkdirAll(jdir, 0o700); err != nil {
-		return nil, fmt.Errorf("--data: %w", err)
+		return fmt.Errorf("--data: %w", err)
 	}
 	var rec journal.RecoveryInfo
 	if a.j, rec, err = journal.Open(jdir, journal.Options{Logger: log}); err != nil {
-		return nil, fmt.Errorf("journal %s: %w", jdir, err)
+		return fmt.Errorf("journal %s: %w", jdir, err)
 	}
 	if a.svc, err = verdict.NewEngineService(a.eng, a.j, 0); err != nil {
-		return nil, err
+		return err
 	}
 	t0 := time.Now()
 	ri, err := a.svc.Restore()
 	if err != nil {
-		return nil, fmt.Errorf("restoring %s: %w", jdir, err)
+		return fmt.Errorf("restoring %s: %w", jdir, err)
 	}
 	log.Info("durable state restored", "dir", jdir, "snapshot", ri.HasSnapshot, "snapshot_seq", ri.SnapshotSeq,
 		"accounts", ri.Accounts, "fills", ri.Fills, "collateral_changes", ri.Collaterals,
@@ -221,10 +227,7 @@ func openAppliance(cfg applianceConfig, demo bool, backend accel.Backend, log *s
 	if len(tokens) == 0 {
 		tokens = a.demoTokens(set)
 	}
-	if err := a.listen(tokens); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return a.listen(tokens)
 }
 
 // loadUniverse reads --master and --accounts, or generates the demo

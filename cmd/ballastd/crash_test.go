@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -258,4 +260,36 @@ func TestCrashLosesNoAcknowledgedFill(t *testing.T) {
 func isDuplicate(err error) bool {
 	var se *client.ServerError
 	return errors.As(err, &se) && se.Code == sbe.ErrorCodeDuplicateFill
+}
+
+// TestStartupFailureIsClean: a listener that cannot be bound (the HTTP
+// port taken) or a data directory locked by another ballastd stops the
+// start-up with exit 1 and a message naming the cause, releasing what was
+// acquired (the second start on the same directory works once the first is
+// gone).
+func TestStartupFailureIsClean(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--data=" + data, "--http=" + taken.Addr().String(), "--duration=1s"}, &stdout, &stderr)
+	if code != exitFail || !strings.Contains(stderr.String(), "--http") || !strings.Contains(stderr.String(), "address already in use") {
+		t.Fatalf("exit %d; log:\n%s", code, stderr.String())
+	}
+
+	c := startChild(t, data)
+	stderr.Reset()
+	code = run(context.Background(), []string{"--data=" + data, "--duration=1s"}, &stdout, &stderr)
+	if code != exitFail || !strings.Contains(stderr.String(), "locked") {
+		t.Fatalf("second ballastd on a locked data directory: exit %d; log:\n%s", code, stderr.String())
+	}
+	c.cmd.Process.Kill()
+	<-c.exited
+	stderr.Reset()
+	if code := run(context.Background(), []string{"--data=" + data, "--duration=300ms"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("restart after the holder died: exit %d; log:\n%s", code, stderr.String())
+	}
 }
