@@ -5,6 +5,7 @@
 //
 //	ballast-sim pcap --out FILE [--symbols K] (--seconds N | --messages M) [--rate R] [--seed S] ...
 //	ballast-sim send --to ADDR [--rate PPS | --msg-rate MPS] [--seconds N | --messages M] ...
+//	ballast-sim load --transport tcp|shm|http --mode open|max|fills [--rate R] [--duration D] ...
 //
 // Exit status: 0 on success, 1 on a runtime failure, 2 on a usage error.
 package main
@@ -35,7 +36,9 @@ Usage:
         send a synthetic session live over UDP (unicast or multicast)
   ballast-sim portfolio --preset reference|demo [--seed N] [--out DIR]
         write an instrument master and accounts (the engine's input files)
-  ballast-sim help [pcap|send|portfolio]
+  ballast-sim load --transport tcp|shm|http --mode open|max|fills [flags]
+        drive a verdict server with load: open-loop latency, max checks/s, fills/s
+  ballast-sim help [pcap|send|portfolio|load]
         show a subcommand's flags
 
 Sessions are deterministic: the same flags and --seed give the same messages.
@@ -64,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runSend(args[1:], stdout, stderr)
 	case "portfolio":
 		err = runPortfolio(args[1:], stdout, stderr)
+	case "load":
+		err = runLoad(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		return runHelp(args[1:], stdout, stderr)
 	default:
@@ -101,6 +106,10 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 	case "portfolio":
 		fs, _ := portfolioFlags()
+		fs.SetOutput(stdout)
+		fs.Usage()
+	case "load":
+		fs, _ := loadFlags()
 		fs.SetOutput(stdout)
 		fs.Usage()
 	default:

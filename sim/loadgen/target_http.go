@@ -1,0 +1,312 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ballast-risk/ballast/engine/sbe"
+)
+
+// HTTP client bounds.
+const (
+	// HTTPQueueMax bounds the requests queued on one HTTP session.
+	HTTPQueueMax = InflightMaxLimit
+	// HTTPResponseBytesMax bounds a response body read by the load
+	// generator.
+	HTTPResponseBytesMax = 64 << 10
+	// DefaultHTTPTimeout bounds one HTTP request.
+	DefaultHTTPTimeout = 10 * time.Second
+)
+
+// ErrReply reports a response body the load generator cannot read.
+var ErrReply = errors.New("loadgen: malformed reply")
+
+// HTTPTarget posts single-order JSON to POST /v1/check (fills to POST
+// /v1/fills) with fasthttp's client. Each session is one keep-alive
+// connection carrying one request at a time (HTTP/1.1 without pipelining):
+// requests beyond the first wait in the session's queue, so they queue in
+// the measurement as they would in a real client.
+type HTTPTarget struct {
+	// URL is the API's base, e.g. http://127.0.0.1:8080.
+	URL   string
+	Token string
+	// QueueMax bounds each session's queue (0: DefaultInflightMax, at most
+	// HTTPQueueMax); the runs raise it to their InflightMax.
+	QueueMax int
+	// Timeout bounds one request (0: DefaultHTTPTimeout).
+	Timeout time.Duration
+}
+
+// Name implements Target.
+func (t *HTTPTarget) Name() string { return "http" }
+
+// Open implements Target: it checks the URL and starts the session's worker;
+// the connection itself is made by the first request.
+func (t *HTTPTarget) Open(ctx context.Context) (Session, error) {
+	u, err := url.Parse(t.URL)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: http url %q: %w", t.URL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("loadgen: http url %q: want http://host:port or https://host:port", t.URL)
+	}
+	qmax := t.QueueMax
+	if qmax <= 0 {
+		qmax = DefaultInflightMax
+	}
+	qmax = min(qmax, HTTPQueueMax)
+	timeout := t.Timeout
+	if timeout <= 0 {
+		timeout = DefaultHTTPTimeout
+	}
+	addr := u.Host
+	switch {
+	case u.Port() != "":
+	case u.Scheme == "https":
+		addr += ":443"
+	default:
+		addr += ":80"
+	}
+	hc := &fasthttp.HostClient{Addr: addr, IsTLS: u.Scheme == "https", MaxConns: 1,
+		MaxResponseBodySize: HTTPResponseBytesMax, ReadTimeout: timeout, WriteTimeout: timeout}
+	s := &httpSession{hc: hc, timeout: timeout, queue: make(chan Request, qmax), replies: make(chan Reply, qmax),
+		auth: "Bearer " + t.Token, base: u.Scheme + "://" + u.Host, stop: make(chan struct{})}
+	s.checkURL, s.fillURL = s.base+"/v1/check", s.base+"/v1/fills"
+	s.wg.Add(1)
+	go s.work()
+	return s, ctx.Err()
+}
+
+type httpSession struct {
+	hc       *fasthttp.HostClient
+	timeout  time.Duration
+	auth     string
+	base     string
+	checkURL string
+	fillURL  string
+	queue    chan Request
+	replies  chan Reply
+	stop     chan struct{}
+	once     sync.Once
+	wg       sync.WaitGroup
+}
+
+// Send implements Session; it fails rather than block when the queue is
+// full (the run's window keeps it from filling).
+func (s *httpSession) Send(r *Request) error {
+	select {
+	case s.queue <- *r:
+		return nil
+	case <-s.stop:
+		return fmt.Errorf("%w: http session closed", ErrSession)
+	default:
+		return fmt.Errorf("%w: http session queue full (%d)", ErrSession, cap(s.queue))
+	}
+}
+
+// Flush implements Session (requests are written as the worker takes them).
+func (s *httpSession) Flush() error { return nil }
+
+// Recv implements Session.
+func (s *httpSession) Recv(ctx context.Context, out *Reply) error {
+	select {
+	case r := <-s.replies:
+		*out = r
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return fmt.Errorf("%w: http session closed", ErrSession)
+	}
+}
+
+// Close implements Session.
+func (s *httpSession) Close() error {
+	s.once.Do(func() { close(s.stop) })
+	s.wg.Wait()
+	s.hc.CloseIdleConnections()
+	return nil
+}
+
+func (s *httpSession) work() {
+	defer s.wg.Done()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.Header.Set("Authorization", s.auth)
+	var body []byte
+	for {
+		var r Request
+		select {
+		case r = <-s.queue:
+		case <-s.stop:
+			return
+		}
+		rep := Reply{ReqID: r.ReqID}
+		want := fasthttp.StatusOK
+		switch r.Kind {
+		case KindCheck:
+			req.SetRequestURI(s.checkURL)
+			body = AppendCheckJSON(body[:0], &r.Order)
+		case KindFill:
+			req.SetRequestURI(s.fillURL)
+			body = AppendFillJSON(body[:0], &r.Order, r.ExecID)
+			want = fasthttp.StatusCreated
+		}
+		req.SetBodyRaw(body)
+		err := s.hc.DoTimeout(req, resp, s.timeout)
+		switch {
+		case err != nil:
+			// A transport failure answers this request as failed (status
+			// 0) and the next request reconnects.
+			rep.Failed = true
+		case resp.StatusCode() != want:
+			rep.Failed, rep.Code = true, uint16(resp.StatusCode())
+		case r.Kind == KindCheck:
+			if ParseCheckReply(resp.Body(), &rep) != nil {
+				rep.Kind = 0 // unreadable: a mismatch
+			}
+		default:
+			rep.Kind = KindFill
+		}
+		select {
+		case s.replies <- rep:
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// AppendCheckJSON appends o as POST /v1/check's single-order body.
+func AppendCheckJSON(b []byte, o *Order) []byte {
+	b = append(b, `{"account":`...)
+	b = strconv.AppendUint(b, o.Account, 10)
+	b = append(b, `,"instrument":`...)
+	b = strconv.AppendUint(b, uint64(o.Instrument), 10)
+	b = appendSide(b, o.Side)
+	b = append(b, `,"qty":`...)
+	b = strconv.AppendInt(b, o.Qty, 10)
+	b = append(b, `,"price":`...)
+	b = strconv.AppendInt(b, o.Price, 10)
+	return append(b, '}')
+}
+
+// AppendFillJSON appends o as POST /v1/fills' body with execID.
+func AppendFillJSON(b []byte, o *Order, execID uint64) []byte {
+	b = AppendCheckJSON(b, o)
+	b = append(b[:len(b)-1], `,"exec_id":`...)
+	b = strconv.AppendUint(b, execID, 10)
+	return append(b, '}')
+}
+
+func appendSide(b []byte, s sbe.Side) []byte {
+	if s == sbe.SideSell {
+		return append(b, `,"side":"sell"`...)
+	}
+	return append(b, `,"side":"buy"`...)
+}
+
+// httpReasons maps the API's reason texts to the wire's codes (an expired
+// attestation is a credit failure on the wire too).
+var httpReasons = [...]struct {
+	text   string
+	reason sbe.Reason
+}{
+	{"none", sbe.ReasonNone}, {"insufficient margin", sbe.ReasonInsufficientMargin},
+	{"unknown account", sbe.ReasonUnknownAccount}, {"unknown instrument", sbe.ReasonUnknownInstrument},
+	{"stale market data", sbe.ReasonStaleMarketData}, {"no risk epoch", sbe.ReasonNoRiskEpoch},
+	{"not authorised", sbe.ReasonNotAuthorised}, {"invalid order", sbe.ReasonInvalidOrder},
+	{"credit limit", sbe.ReasonCreditLimit}, {"attestation expired", sbe.ReasonCreditLimit},
+}
+
+var (
+	keyAccount  = []byte(`"account":`)
+	keyDecision = []byte(`"decision":"`)
+	keyReason   = []byte(`"reason":"`)
+)
+
+// ParseCheckReply reads the account, decision and reason of a single-order
+// POST /v1/check response into out (Kind, Account, Decision, Reason),
+// without allocating. It looks the keys up rather than parsing the whole
+// object; a body without them, or with values of the wrong form, is
+// ErrReply.
+func ParseCheckReply(body []byte, out *Reply) error {
+	if len(body) == 0 || body[0] != '{' {
+		return fmt.Errorf("%w: not a JSON object", ErrReply)
+	}
+	i := bytes.Index(body, keyAccount)
+	if i < 0 {
+		return fmt.Errorf("%w: no account", ErrReply)
+	}
+	var acct uint64
+	j := i + len(keyAccount)
+	n := 0
+	for ; j < len(body) && body[j] >= '0' && body[j] <= '9'; j++ {
+		if n == 20 || acct > (1<<64-1)/10 {
+			return fmt.Errorf("%w: account out of range", ErrReply)
+		}
+		d := uint64(body[j] - '0')
+		if acct*10 > 1<<64-1-d {
+			return fmt.Errorf("%w: account out of range", ErrReply)
+		}
+		acct = acct*10 + d
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: account is not a number", ErrReply)
+	}
+	dec, ok := stringValue(body, keyDecision)
+	if !ok {
+		return fmt.Errorf("%w: no decision", ErrReply)
+	}
+	var d sbe.Decision
+	switch string(dec) {
+	case "accept":
+		d = sbe.DecisionAccept
+	case "reject":
+		d = sbe.DecisionReject
+	default:
+		return fmt.Errorf("%w: decision %q", ErrReply, dec)
+	}
+	rs, ok := stringValue(body, keyReason)
+	if !ok {
+		return fmt.Errorf("%w: no reason", ErrReply)
+	}
+	reason, found := sbe.Reason(0), false
+	for k := range httpReasons {
+		if string(rs) == httpReasons[k].text {
+			reason, found = httpReasons[k].reason, true
+			break
+		}
+	}
+	if !found {
+		return fmt.Errorf("%w: reason %q", ErrReply, rs)
+	}
+	out.Kind, out.Account, out.Decision, out.Reason = KindCheck, acct, d, reason
+	return nil
+}
+
+// stringValue returns the string after key (which ends with the opening
+// quote) up to the closing quote; values with escapes are refused.
+func stringValue(body, key []byte) ([]byte, bool) {
+	i := bytes.Index(body, key)
+	if i < 0 {
+		return nil, false
+	}
+	rest := body[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		return nil, false
+	}
+	return rest[:j], true
+}
