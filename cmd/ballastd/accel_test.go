@@ -36,7 +36,7 @@ const (
 )
 
 // quickArgs run the demo briefly with JSON logs.
-var quickArgs = []string{"--duration=500ms", "--stats-every=150ms", "--log-format=json", "--symbols=4"}
+var quickArgs = []string{"--duration=500ms", "--stats-every=150ms", "--log-format=json", "--symbols=4", "--scenarios=2000"}
 
 func withArgs(extra ...string) []string { return append(append([]string(nil), quickArgs...), extra...) }
 

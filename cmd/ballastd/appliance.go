@@ -52,6 +52,9 @@ const (
 	scenariosMax = 1 << 20
 	// feedLiveWindow is how recent the latest tick must be for /readyz.
 	feedLiveWindow = 5 * time.Second
+	// epochDrainTimeout bounds the wait for the epoch in flight at
+	// shutdown.
+	epochDrainTimeout = 10 * time.Second
 	// shutdownTimeout bounds the servers' drain at shutdown.
 	shutdownTimeout = 5 * time.Second
 	// noticesLoggedMax bounds the notices logged per sweep (the rest are
@@ -450,11 +453,18 @@ func (a *appliance) logListening() {
 // epochLoop runs a risk epoch now and then every --epoch-every.
 func (a *appliance) epochLoop() {
 	defer a.wg.Done()
+	// Shutdown lets the epoch in flight finish (it is bounded work) for
+	// up to epochDrainTimeout, then cancels it.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
 		<-a.stop
-		cancel()
+		select {
+		case <-ctx.Done():
+		case <-time.After(epochDrainTimeout):
+			a.log.Warn("risk epoch still running at shutdown: cancelled", "after", epochDrainTimeout)
+			cancel()
+		}
 	}()
 	t := time.NewTicker(a.cfg.epochEvery)
 	defer t.Stop()
