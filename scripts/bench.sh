@@ -5,7 +5,8 @@
 # and machine. BENCHTIME (default 1s) sets the time per benchmark run.
 # BENCH_ALL=1 also runs every other benchmark in the module once.
 # BENCH_FILTER (an extended regexp) keeps only the runs whose
-# "package:pattern" matches, e.g. BENCH_FILTER=accel for the accelerator's.
+# "package:pattern" matches, e.g. BENCH_FILTER=accel for the accelerator's;
+# the verdict service's load runs (scripts/bench-verdict.sh) match "verdict".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benchtime=${BENCHTIME:-1s}
@@ -53,6 +54,9 @@ if [ "${BENCH_ALL:-0}" = 1 ]; then
 	cmd="go test -run '^\$' -bench . -benchtime 1x -benchmem ./..."
 	echo "# command: $cmd" >> "$raw"
 	eval "$cmd" >> "$raw" 2>&1
+fi
+if [ -z "${BENCH_FILTER:-}" ] || grep -Eq -- "$BENCH_FILTER" <<<"verdict"; then
+	scripts/bench-verdict.sh "$dir"
 fi
 summary=$dir/feed.md
 go run ./bench/report -in "$raw" -cmd "make bench (COUNT=$count BENCHTIME=$benchtime${BENCH_FILTER:+ BENCH_FILTER=$BENCH_FILTER}) at $commit; raw output and per-package commands in feed.txt" > "$summary"
