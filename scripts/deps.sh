@@ -8,6 +8,10 @@ need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)   # cgo: AF_PACKET source
 [ -e /usr/include/linux/if_packet.h ] || need+=(linux-libc-dev)
+# Headless browser for the dashboard's end-to-end test (engine/dashboard),
+# with the fonts it renders the page in (a Recommends, skipped below).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need+=(fonts-liberation)
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

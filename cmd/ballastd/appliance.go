@@ -19,6 +19,7 @@ import (
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
+	"github.com/ballast-risk/ballast/engine/dashboard"
 	"github.com/ballast-risk/ballast/engine/httpapi"
 	"github.com/ballast-risk/ballast/engine/instrument"
 	"github.com/ballast-risk/ballast/engine/journal"
@@ -143,6 +144,11 @@ type appliance struct {
 	feedLive func() (bool, string)
 	// extraMetrics appends the daemon's metric families to /metrics.
 	extraMetrics func(w *bufio.Writer)
+	// epochs is the dashboard's epoch timeline; dashFeed and dashAccel
+	// give it the daemon's feed and accelerator (nil: none).
+	epochs    *dashboard.EpochTimeline
+	dashFeed  func() (dashboard.Feed, bool)
+	dashAccel func() (dashboard.Accelerator, bool)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -348,7 +354,28 @@ func (a *appliance) listen(tokens tokenFlags) error {
 		a.sbeLn = ln
 	}
 	if a.cfg.httpAddr != "" {
-		hcfg := httpapi.Config{Tokens: tokens, Ready: a.ready, Collector: httpapi.CollectorFunc(a.writeMetrics)}
+		var err error
+		if a.epochs, err = dashboard.NewEpochTimeline(dashboard.EpochsMax); err != nil {
+			return err
+		}
+		prov, err := dashboard.NewProvider(dashboard.ProviderConfig{Accounts: a.eng, Epochs: a.epochs,
+			Feed: func() (dashboard.Feed, bool) {
+				if a.dashFeed == nil {
+					return dashboard.Feed{}, false
+				}
+				return a.dashFeed()
+			},
+			Accelerator: func() (dashboard.Accelerator, bool) {
+				if a.dashAccel == nil {
+					return dashboard.Accelerator{}, false
+				}
+				return a.dashAccel()
+			}})
+		if err != nil {
+			return err
+		}
+		hcfg := httpapi.Config{Tokens: tokens, Ready: a.ready, Collector: httpapi.CollectorFunc(a.writeMetrics),
+			Dashboard: prov.Summary}
 		if a.sbeSrv == nil {
 			// No SBE server polls the sweep: the HTTP server does.
 			hcfg.Sweep, hcfg.SweepInterval = a.sweep, verdict.DefaultNoticeInterval
@@ -432,7 +459,11 @@ func (a *appliance) logListening() {
 		a.log.Info("verdict server listening (SBE over shared memory)", "dir", a.cfg.shmDir, "slots", a.cfg.shmSlots)
 	}
 	if a.httpLn != nil {
-		a.log.Info("HTTP API listening", "url", "http://"+a.httpLn.Addr().String(), "dashboard", "http://"+a.httpLn.Addr().String()+"/")
+		dash := "http://" + a.httpLn.Addr().String() + "/"
+		if len(a.demo) > 0 {
+			dash += "#token=" + demoTokenPrefix + "ops"
+		}
+		a.log.Info("HTTP API listening", "url", "http://"+a.httpLn.Addr().String(), "dashboard", dash)
 	}
 	if len(a.demo) > 0 {
 		firms := 0
@@ -480,6 +511,9 @@ func (a *appliance) epochLoop() {
 			n := a.metrics.epochs.Add(1)
 			a.metrics.lastEpochNs.Store(int64(ep.Duration))
 			a.metrics.epochHist.record(ep.Backend, ep.Duration)
+			if a.epochs != nil {
+				a.epochs.Record(ep.ID, ep.Backend, ep.Started, ep.Duration, ep.Scenarios)
+			}
 			if n == 1 {
 				a.log.Info("first risk epoch published", "epoch", ep.ID, "backend", ep.Backend,
 					"scenarios", ep.Scenarios, "took", ep.Duration.Round(time.Microsecond))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ballast-risk/ballast/engine/dashboard"
 	"github.com/ballast-risk/ballast/feedhandler/source"
 )
 
@@ -18,6 +19,40 @@ func (d *daemon) attachAppliance(a *appliance) {
 	d.feed.bind = func(locate uint16, sym string) { a.eng.BindLocate(locate, sym) }
 	a.feedLive = d.feedLive
 	a.extraMetrics = d.writeMetrics
+	a.dashFeed = d.dashboardFeed
+	a.dashAccel = d.dashboardAccel
+}
+
+// dashboardFeed is the feed's part of the dashboard.
+func (d *daemon) dashboardFeed() (dashboard.Feed, bool) {
+	s := d.feed.snapshot()
+	f := dashboard.Feed{Packets: s.counters.Packets, Messages: s.counters.Messages,
+		GapsOpened: s.seq.GapsOpened, GapsRecovered: s.seq.GapsRecovered, GapsLost: s.seq.GapsLost,
+		RingDepth: d.ticks.Len(), RingCapacity: d.ticks.Cap(), LastTickAgeNs: -1}
+	if last := d.cons.lastNs.Load(); last != 0 {
+		f.LastTickAgeNs = source.Now() - last
+	}
+	if live, why := d.feedLive(); !live {
+		f.Stale, f.StaleReason = true, why
+	}
+	return f, true
+}
+
+// dashboardAccel is the accelerator's part of the dashboard.
+func (d *daemon) dashboardAccel() (dashboard.Accelerator, bool) {
+	st := d.accel.state()
+	a := dashboard.Accelerator{Backend: st.backend, Healthy: true}
+	if st.wrapped {
+		a.Degraded = st.health.Degraded
+		a.Healthy = st.devErr == "" && !st.refused
+		switch {
+		case st.devErr != "":
+			a.Detail = st.devErr
+		case st.health.Degraded:
+			a.Detail = "running on the " + st.health.Fallback + " fallback: " + st.health.LastError
+		}
+	}
+	return a, true
 }
 
 // feedLive reports whether market data is arriving: a tick within

@@ -51,6 +51,14 @@
 // fasthttp, to v1.20.1) and bring in its own dependency tree, and the
 // exposition format needs no library.
 //
+// # Dashboard
+//
+// With Config.Dashboard set, GET / and GET /dashboard/… serve the live
+// dashboard's embedded page and assets (package engine/dashboard; static
+// files, no token) and GET /v1/dashboard (admin, ops) serves the
+// dashboard.Summary the function returns, with Server.CheckLatency's
+// histogram filled in when the summary has none.
+//
 // # Hot path
 //
 // A single-order POST /v1/check in canonical form is decoded by a small

@@ -13,6 +13,7 @@ import (
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
+	"github.com/ballast-risk/ballast/engine/dashboard"
 	"github.com/ballast-risk/ballast/engine/instrument"
 	"github.com/ballast-risk/ballast/engine/sbe"
 	"github.com/ballast-risk/ballast/engine/verdict"
@@ -34,12 +35,16 @@ const (
 	routeMetrics
 	routeHealthz
 	routeReadyz
+	routeDashboard
+	routeDashboardPage
+	routeDashboardAssets
 	routesCount
 )
 
 var routeNames = [routesCount]string{"other", "/v1/accounts", "/v1/accounts/{id}",
 	"/v1/accounts/{id}/collateral", "/v1/check", "/v1/fills", "/v1/attestations",
-	"/v1/instruments", "/v1/epochs/latest", "/v1/stream", "/metrics", "/healthz", "/readyz"}
+	"/v1/instruments", "/v1/epochs/latest", "/v1/stream", "/metrics", "/healthz", "/readyz",
+	"/v1/dashboard", "/", "/dashboard/*"}
 
 // --- JSON wire types (see docs/http-api.md) ---
 
@@ -364,6 +369,23 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) int {
 			}
 		}
 		return routeStream
+	case "/v1/dashboard":
+		if s.cfg.Dashboard == nil {
+			break
+		}
+		if s.allowed(ctx, fasthttp.MethodGet) {
+			if _, ok := s.authorise(ctx, roleAdmin, roleOps); ok {
+				s.dashboardSummary(ctx)
+			}
+		}
+		return routeDashboard
+	}
+	if s.assets != nil && dashboard.Owns(ctx.Path()) {
+		s.assets(ctx)
+		if path == "/" {
+			return routeDashboardPage
+		}
+		return routeDashboardAssets
 	}
 	const acctPrefix = "/v1/accounts/"
 	if len(path) > len(acctPrefix) && path[:len(acctPrefix)] == acctPrefix {

@@ -155,3 +155,16 @@ func (s *Server) writeMetrics(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	ctx.SetBody(b.Bytes())
 }
+
+// CheckLatency returns the POST /v1/check latency histogram: the buckets'
+// upper bounds in nanoseconds, ascending, and the counts, one more than the
+// bounds (the last counts checks above the last bound). The two slices are
+// new; dashboard.NewLatency takes them as they are.
+func (s *Server) CheckLatency() (boundsNs []int64, counts []uint64) {
+	boundsNs = append([]int64(nil), checkBucketsNs[:]...)
+	counts = make([]uint64, len(s.metrics.checkBuckets))
+	for i := range counts {
+		counts[i] = s.metrics.checkBuckets[i].Load()
+	}
+	return boundsNs, counts
+}

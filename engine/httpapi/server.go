@@ -15,6 +15,7 @@ import (
 
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/account"
+	"github.com/ballast-risk/ballast/engine/dashboard"
 )
 
 // Defaults for zero Config fields.
@@ -95,6 +96,14 @@ type Config struct {
 	// Logger receives fasthttp's connection-level errors (nil: the
 	// standard logger).
 	Logger Logger
+	// Dashboard, when set, enables the live dashboard: GET / and
+	// GET /dashboard/… serve its embedded page and assets (static files,
+	// no token, no data) and GET /v1/dashboard (admin, ops) answers the
+	// Summary it returns as JSON, with the server's own check latency
+	// histogram when the Summary's CheckLatency is nil. An error is
+	// answered 503. nil: those routes are 404. dashboard.Provider.Summary
+	// fits.
+	Dashboard func() (*dashboard.Summary, error)
 }
 
 // Logger is fasthttp's logger interface (log.Logger satisfies it).
@@ -127,6 +136,8 @@ type Server struct {
 	srv     *fasthttp.Server
 	metrics *metrics
 	hub     *hub
+	// assets serves the dashboard's files (nil without Config.Dashboard).
+	assets fasthttp.RequestHandler
 
 	mu     sync.Mutex
 	closed bool
@@ -211,6 +222,9 @@ func New(cfg Config, svc Service) (*Server, error) {
 		s.tokens = append(s.tokens, tokenEntry{sum: sha256.Sum256([]byte(tok)), role: ro})
 	}
 	s.hub = newHub(cfg.StreamClientsMax, cfg.StreamBufferMax, s.metrics)
+	if cfg.Dashboard != nil {
+		s.assets = dashboard.NewAssets().Handler()
+	}
 	s.srv = &fasthttp.Server{
 		Handler:                      s.handle,
 		ErrorHandler:                 s.handleParseError,
