@@ -34,6 +34,7 @@ type genFlags struct {
 	payload    int
 	dropRate   float64
 	dropList   string
+	events     string
 }
 
 func (g *genFlags) register(fs *flag.FlagSet) {
@@ -48,6 +49,8 @@ func (g *genFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&g.payload, "payload-bytes", moldudp64.PayloadBytesDefault, "largest MoldUDP64 packet in bytes")
 	fs.Float64Var(&g.dropRate, "drop-rate", 0, "probability that a data packet is deliberately lost (0..1)")
 	fs.StringVar(&g.dropList, "drop-packets", "", "data packets to lose, 0-based: e.g. 3,7,10-12")
+	fs.StringVar(&g.events, "events", "", "scripted market events, or @FILE holding them: e.g.\n"+
+		"'crash@20s:-25%:AAPL,MSFT; volspike@40s:x3:30s; outage@60s:10s' (times from the session's start)")
 }
 
 // parse parses args into fs; -h prints the usage to stdout.
@@ -93,6 +96,11 @@ func (g *genFlags) config(ratePerSec float64) (itchgen.Config, error) {
 	if !(g.dropRate >= 0 && g.dropRate <= 1) {
 		return cfg, fmt.Errorf("%w: --drop-rate %v outside 0..1", errUsage, g.dropRate)
 	}
+	evs, err := loadEvents(g.events)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Events = evs
 	return cfg, nil
 }
 

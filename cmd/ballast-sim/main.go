@@ -5,6 +5,7 @@
 //
 //	ballast-sim pcap --out FILE [--symbols K] (--seconds N | --messages M) [--rate R] [--seed S] ...
 //	ballast-sim send --to ADDR [--rate PPS | --msg-rate MPS] [--seconds N | --messages M] ...
+//	ballast-sim send --to ADDR --events 'crash@20s:-25%; outage@60s:10s' [--http URL --token T] ...
 //	ballast-sim load --transport tcp|shm|http --mode open|max|fills [--rate R] [--duration D] ...
 //
 // Exit status: 0 on success, 1 on a runtime failure, 2 on a usage error.
@@ -42,6 +43,9 @@ Usage:
         show a subcommand's flags
 
 Sessions are deterministic: the same flags and --seed give the same messages.
+pcap and send take --events SCRIPT: scripted market events (crash, volspike,
+outage) at times of the session clock; see 'ballast-sim help send' and
+docs/simulator.md.
 The JSON summary's "books" object has the shape of 'ballastctl feed --summary':
 symbol -> {locate, bid, bid_size, ask, ask_size, last, orders}, prices in ITCH
 units (1/10,000 dollar) or null.

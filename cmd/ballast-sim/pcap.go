@@ -26,7 +26,13 @@ books a correct feed handler builds from a capture without drops).
 Packets close when full or when the next message is more than --window-us
 of simulated time after the packet's first; a heartbeat marks each idle
 simulated second; an end-of-session packet ends the file. Capture times are
---date at midnight UTC plus the ITCH timestamps.
+--date at midnight UTC plus the ITCH timestamps, plus the outages so far.
+
+With --events SCRIPT the session carries scripted market events (see 'send'
+and docs/simulator.md); an outage leaves a silent stretch of its length in
+the capture times (no packets, no heartbeats), after which the feed resumes
+with the next sequence number. Volatility spikes change only the generated
+prices here: no appliance is driven.
 
 Flags:
 `
@@ -84,6 +90,8 @@ type pcapSummary struct {
 	Gaps            []gapJSON           `json:"gaps"`
 	GapsOmitted     uint64              `json:"gaps_omitted,omitempty"`
 	Halts           uint64              `json:"halts"`
+	Events          []firedJSON         `json:"events,omitempty"`
+	Silences        uint64              `json:"silences,omitempty"`
 	FirstTimestamp  uint64              `json:"first_timestamp_ns"`
 	LastTimestamp   uint64              `json:"last_timestamp_ns"`
 	Bytes           uint64              `json:"bytes"`
@@ -152,7 +160,8 @@ func runPcap(args []string, stdout, stderr io.Writer) error {
 		Symbols: len(g.Symbols()), Packets: c.packets, Messages: c.messages, ByType: byTypeJSON(&c.byType),
 		Heartbeats: c.heartbeats, EndOfSession: true, Generated: g.Stats().Messages,
 		DroppedPackets: dropper.Dropped(), DroppedMessages: c.droppedMsgs, Gaps: c.gaps.sorted(),
-		GapsOmitted: c.gaps.omitted, Halts: g.Stats().Halts, FirstTimestamp: c.firstTs, LastTimestamp: c.lastTs,
+		GapsOmitted: c.gaps.omitted, Halts: g.Stats().Halts, Events: c.events.fired, Silences: c.silences,
+		FirstTimestamp: c.firstTs, LastTimestamp: c.lastTs,
 		Bytes: c.w.Stats().FrameBytes, Books: booksJSON(g)}
 	return writeJSON(stdout, sum)
 }
@@ -193,6 +202,10 @@ type capture struct {
 	ctl      []byte
 	msg      []byte
 	it       moldudp64.Iterator
+
+	shiftNs  int64 // capture time added by the outages so far
+	events   eventLog
+	silences uint64
 
 	pktFirstTs uint64 // timestamp of the open packet's first message
 	lastMsgTs  uint64 // timestamp of the latest message appended
@@ -242,7 +255,7 @@ func (c *capture) write(ts uint64, pkt []byte) error {
 		c.firstTs = ts
 	}
 	c.lastTs = ts
-	return c.w.WritePacket(c.baseNs+int64(ts), pkt)
+	return c.w.WritePacket(c.baseNs+int64(ts)+c.shiftNs, pkt)
 }
 
 // heartbeatsUntil writes a heartbeat for each idle second before ts.
@@ -262,6 +275,18 @@ func (c *capture) run(g *itchgen.Generator) error {
 	var m itch.Message
 	for g.Next(&m) {
 		ts := m.Timestamp
+		for _, f := range g.TakeFired() {
+			c.events.add(f)
+			if f.Event.Kind == itchgen.EventOutage {
+				// What was sent before the outage goes out before it;
+				// the rest of the capture moves by its length.
+				if err := c.pk.Flush(); err != nil {
+					return err
+				}
+				c.shiftNs += int64(f.Event.DurationNs)
+				c.silences++
+			}
+		}
 		if c.pk.Pending() > 0 && ts-c.pktFirstTs > c.windowNs {
 			if err := c.pk.Flush(); err != nil {
 				return err

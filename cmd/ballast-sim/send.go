@@ -29,6 +29,15 @@ session then closes: pauses resume, closing crosses print); --messages fixes
 the message count; with neither, it runs until interrupted (SIGINT/SIGTERM
 close the session; a second signal stops at once).
 
+With --events SCRIPT the session carries scripted market events at times of
+its own clock (reproducible from --seed): crash@TIME:MOVE%[:SYMBOLS] moves
+fair prices at once and the books re-form there; volspike@TIME:xF:DUR[:SYMBOLS]
+multiplies volatility for a while; outage@TIME:DUR silences the feed (no
+data, no heartbeats) for DUR, after which it resumes with the next sequence
+number. With --http URL --token ADMIN a volatility spike is also applied to
+the appliance (PUT /v1/underlyings/{symbol}/vol, atm_scale) and undone at
+its end, so that its margins see it. See docs/simulator.md.
+
 With --rerequest ADDR a MoldUDP64 re-request server on ADDR answers
 retransmission requests from every message sent (dropped ones included) and
 keeps answering for --linger after the end of session.
@@ -57,6 +66,9 @@ type sendOpts struct {
 	burst       float64
 	heartbeat   time.Duration
 	sndbufBytes int
+	httpURL     string
+	token       string
+	httpTimeout time.Duration
 }
 
 func sendFlags() (*flag.FlagSet, *sendOpts) {
@@ -79,6 +91,9 @@ func sendFlags() (*flag.FlagSet, *sendOpts) {
 	fs.Float64Var(&o.burst, "burst", 0, "token bucket depth in packets or messages (0: 1 ms worth, at least 2)")
 	fs.DurationVar(&o.heartbeat, "heartbeat", udpsend.DefaultHeartbeat, "idle time before a heartbeat (negative: none)")
 	fs.IntVar(&o.sndbufBytes, "sndbuf", 4<<20, "socket send buffer in bytes (0: system default)")
+	fs.StringVar(&o.httpURL, "http", "", "appliance HTTP API (http://HOST:PORT) that volatility spikes are applied to")
+	fs.StringVar(&o.token, "token", "", "admin bearer token for --http")
+	fs.DurationVar(&o.httpTimeout, "http-timeout", 5*time.Second, "time limit of one --http request")
 	fs.Usage = usageFunc(fs, sendSynopsis)
 	return fs, o
 }
@@ -101,6 +116,12 @@ type sendSummary struct {
 	Generated       uint64              `json:"generated_messages"`
 	GeneratedByType map[string]uint64   `json:"generated_by_type"`
 	ElapsedSeconds  float64             `json:"elapsed_s"`
+	Events          []firedJSON         `json:"events,omitempty"`
+	Silences        uint64              `json:"silences,omitempty"`
+	SilencedSeconds float64             `json:"silenced_s,omitempty"`
+	VolUpdates      uint64              `json:"vol_updates,omitempty"`
+	VolUpdatesSkip  uint64              `json:"vol_updates_skipped,omitempty"`
+	VolUpdateErrors uint64              `json:"vol_update_errors,omitempty"`
 	Rerequest       *rerequestSummary   `json:"rerequest,omitempty"`
 	Books           map[string]bookJSON `json:"books"`
 }
@@ -208,7 +229,12 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 
+	vols, err := newVolDriver(o.httpURL, o.token, o.httpTimeout, g.Symbols(), cfg.Events, stderr)
+	if err != nil {
+		return err
+	}
 	var m itch.Message
+	var events eventLog
 	finished := false
 	next := func(dst []byte) ([]byte, bool) {
 		if !finished && finish.Load() {
@@ -218,11 +244,26 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 		if !g.Next(&m) {
 			return dst, false
 		}
+		// Event boundaries fire before this message: an outage holds it
+		// back until the silence is over.
+		for _, f := range g.TakeFired() {
+			events.add(f)
+			switch {
+			case f.Event.Kind == itchgen.EventOutage:
+				s.Silence(time.Duration(f.Event.DurationNs))
+			case vols != nil:
+				vols.fired(f)
+			}
+		}
 		return m.Append(dst), true
 	}
 	start := time.Now()
 	runErr := s.Run(ctx, next)
 	elapsed := time.Since(start)
+	var volUpdates, volSkipped, volErrors uint64
+	if vols != nil {
+		volUpdates, volSkipped, volErrors = vols.Close()
+	}
 	if runErr == nil && srv != nil && o.linger > 0 {
 		select {
 		case <-time.After(o.linger):
@@ -239,7 +280,8 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 		Packets: st.Packets, Messages: st.Messages, Heartbeats: st.Heartbeats, EndOfSession: st.EndOfSession > 0,
 		DroppedPackets: st.DroppedPackets, DroppedMessages: st.DroppedMessages, SendErrors: st.SendErrors,
 		Writes: st.Writes, Bytes: st.Bytes, Generated: g.Stats().Messages, ElapsedSeconds: elapsed.Seconds(),
-		Books: booksJSON(g)}
+		Events: events.fired, Silences: st.Silences, SilencedSeconds: float64(st.SilencedNs) / 1e9,
+		VolUpdates: volUpdates, VolUpdatesSkip: volSkipped, VolUpdateErrors: volErrors, Books: booksJSON(g)}
 	gs := g.Stats()
 	sum.GeneratedByType = byTypeJSON(&gs.ByType)
 	if srv != nil {
@@ -252,6 +294,9 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 	}
 	if runErr != nil && ctx.Err() == nil {
 		return runErr
+	}
+	if volErrors > 0 {
+		return fmt.Errorf("%d volatility updates to %s failed", volErrors, o.httpURL)
 	}
 	if runErr != nil {
 		return fmt.Errorf("interrupted before the end of session: %w", runErr)

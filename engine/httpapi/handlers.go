@@ -38,13 +38,14 @@ const (
 	routeDashboard
 	routeDashboardPage
 	routeDashboardAssets
+	routeVol
 	routesCount
 )
 
 var routeNames = [routesCount]string{"other", "/v1/accounts", "/v1/accounts/{id}",
 	"/v1/accounts/{id}/collateral", "/v1/check", "/v1/fills", "/v1/attestations",
 	"/v1/instruments", "/v1/epochs/latest", "/v1/stream", "/metrics", "/healthz", "/readyz",
-	"/v1/dashboard", "/", "/dashboard/*"}
+	"/v1/dashboard", "/", "/dashboard/*", "/v1/underlyings/{symbol}/vol"}
 
 // --- JSON wire types (see docs/http-api.md) ---
 
@@ -386,6 +387,14 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) int {
 			return routeDashboardPage
 		}
 		return routeDashboardAssets
+	}
+	if sym, ok := volSymbol(ctx.Path()); ok {
+		if s.allowed(ctx, fasthttp.MethodPut) {
+			if _, ok := s.authorise(ctx, roleAdmin); ok {
+				s.setVol(ctx, sym)
+			}
+		}
+		return routeVol
 	}
 	const acctPrefix = "/v1/accounts/"
 	if len(path) > len(acctPrefix) && path[:len(acctPrefix)] == acctPrefix {

@@ -12,6 +12,7 @@ import (
 	"github.com/ballast-risk/ballast/engine/attest"
 	"github.com/ballast-risk/ballast/engine/sbe"
 	"github.com/ballast-risk/ballast/engine/verdict"
+	"github.com/ballast-risk/ballast/engine/vol"
 )
 
 // InstrumentInfo describes one tradable contract for GET /v1/instruments.
@@ -41,7 +42,8 @@ type EpochInfo struct {
 }
 
 // Service is what the HTTP API serves. EngineService is the production
-// implementation; tests use fakes. Every method is called concurrently.
+// implementation; tests use fakes. Every method is called concurrently. A
+// Service may also implement VolSetter (PUT /v1/underlyings/{symbol}/vol).
 type Service interface {
 	// Accounts lists every account and its firm, in id order.
 	Accounts() []engine.AccountInfo
@@ -73,9 +75,10 @@ type Service interface {
 // applying it and refuses duplicate execIds, so HTTP and SBE share one
 // durability path and one duplicate window.
 type EngineService struct {
-	eng   *engine.Engine
-	fills *verdict.EngineService
-	insts []InstrumentInfo
+	eng      *engine.Engine
+	fills    *verdict.EngineService
+	insts    []InstrumentInfo
+	baseVols []*vol.Surface // the master's surfaces, by underlying (SetVol)
 }
 
 // ErrConfig reports an invalid Config or constructor argument.
@@ -99,7 +102,7 @@ func NewEngineService(eng *engine.Engine, fills *verdict.EngineService) (*Engine
 		}
 		insts[i] = ii
 	}
-	return &EngineService{eng: eng, fills: fills, insts: insts}, nil
+	return &EngineService{eng: eng, fills: fills, insts: insts, baseVols: baseSurfaces(m)}, nil
 }
 
 // Accounts implements Service.

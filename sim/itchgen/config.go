@@ -93,6 +93,11 @@ type Config struct {
 	// HaltNs is how long a pause lasts in simulated time; 0 means 1/50 of
 	// the session's expected length, clamped to 1 ms .. 5 minutes.
 	HaltNs uint64
+	// Events are scripted market events (crashes, volatility spikes,
+	// outages) at times of the session clock; at most EventsMax, naming
+	// only the session's symbols. ParseEvents reads them from a script.
+	// A session without events is unchanged by this field.
+	Events []Event
 }
 
 // settings is a validated Config with defaults applied.

@@ -30,6 +30,11 @@ func (g *Generator) random(m *itch.Message) {
 	// The clock advances before the book is looked at, so the mid path is
 	// evaluated at this message's time.
 	g.advance()
+	g.randomNow(m)
+}
+
+// randomNow emits one continuous-trading message at the current time.
+func (g *Generator) randomNow(m *itch.Message) {
 	if !g.mwcbDone && g.contEmitted >= g.mwcbAt {
 		g.mwcbDone = true
 		g.stamp(m, itch.TypeMWCBStatus, 0)

@@ -22,6 +22,11 @@
 // bid, and a mid price that moves through resting orders is followed by
 // executions of those orders (aggressive flow), not by crossing adds.
 //
+// Config.Events scripts market events at times of the session clock: gap
+// crashes (the books re-form at the new price), volatility spikes, and feed
+// outages (reported through TakeFired for the sender to play); ParseEvents
+// reads them from a small text script (see events.go).
+//
 // Generation is seeded (math/rand/v2 PCG): equal Configs give identical
 // sessions, message for message. Next fills a caller's reused itch.Message
 // and does not allocate in steady state.
@@ -111,6 +116,11 @@ type symbol struct {
 	openPrice uint32
 	regSHO    byte
 	tier      byte
+
+	volMul     float64  // product of the active volatility spikes' factors
+	sweeping   bool     // queued in Generator.sweeps
+	sweepExecs [2]uint8 // wrong-side bids, asks executed by this sweep
+	sweepSteps int      // messages this sweep has emitted
 }
 
 // Stats are a Generator's counters.
@@ -121,6 +131,10 @@ type Stats struct {
 	ByType [256]uint64
 	// Halts is the number of volatility pauses started.
 	Halts uint64
+	// Events is the number of scripted events started.
+	Events uint64
+	// SweepMessages counts the messages of books re-forming after a crash.
+	SweepMessages uint64
 }
 
 // Top is one book's reference state, in the terms of DESIGN §5.1. Prices are
@@ -181,6 +195,13 @@ type Generator struct {
 	paused    int    // symbols in a volatility pause
 	pausedMax int
 
+	events        []eventState
+	timeline      []boundary // event boundaries by time
+	evNext        int        // next boundary of timeline
+	fired         []Fired    // boundaries passed since TakeFired
+	sweeps        []int32    // books re-forming after a crash, in order
+	sweepStepsMax int        // bound on one sweep's messages
+
 	stats Stats
 }
 
@@ -211,6 +232,7 @@ func New(cfg Config) (*Generator, error) {
 		sy.mid = math.Exp(math.Log(10) + g.rng.Float64()*(math.Log(400)-math.Log(10)))
 		sy.vol = s.volMin + g.rng.Float64()*(s.volMax-s.volMin)
 		sy.lastNs = s.startNs
+		sy.volMul = 1
 		sy.state = 'T'
 		sy.regSHO = '0'
 		sy.tier = '2'
@@ -222,6 +244,14 @@ func New(cfg Config) (*Generator, error) {
 		g.cum[i] = total
 	}
 	g.pausedMax = max(1, k/10)
+	if g.events, g.timeline, err = resolveEvents(cfg.Events, s.symbols, s.startNs); err != nil {
+		return nil, err
+	}
+	if len(g.timeline) > 0 {
+		g.fired = make([]Fired, 0, len(g.timeline))
+		g.sweeps = make([]int32, 0, k)
+		g.sweepStepsMax = 2*s.bookOrdersMax + 2*sweepExecsMax + 16
+	}
 	if s.messages > 0 {
 		g.budgeted = true
 		g.contBudget = s.messages - MinMessages(k)
@@ -317,6 +347,19 @@ func (g *Generator) Next(m *itch.Message) bool {
 				g.expandTimer(g.earliestTimer())
 				continue
 			}
+			if len(g.sweeps) > 0 && g.nextSweep() != nil {
+				// A book re-forming after a crash takes the message;
+				// the clock's advance may fire events that change
+				// which book, or end the work.
+				g.advance()
+				if sy := g.nextSweep(); sy != nil {
+					g.sweep(m, sy)
+				} else {
+					g.randomNow(m)
+				}
+				g.contEmitted++
+				return g.emitted(m)
+			}
 			g.random(m)
 			g.contEmitted++
 			return g.emitted(m)
@@ -371,6 +414,9 @@ func (g *Generator) advance() {
 	if g.stats.Messages > 0 {
 		gap := uint64(g.rng.ExpFloat64()*g.s.meanGapNs + 0.5)
 		g.now += max(gap, 1)
+	}
+	if g.evNext < len(g.timeline) && g.phase == phaseContinuous {
+		g.fireDue()
 	}
 }
 
@@ -477,6 +523,9 @@ func (g *Generator) evolve(sy *symbol) {
 	}
 	dt := float64(dtNs) / nsPerTradingYear
 	sig := sy.vol
+	if sy.volMul != 1 {
+		sig *= sy.volMul
+	}
 	x := -0.5*sig*sig*dt + sig*math.Sqrt(dt)*g.rng.NormFloat64()
 	if g.s.jumpPerNs > 0 && g.rng.Float64() < g.s.jumpPerNs*float64(dtNs) {
 		x += g.s.jumpSigma * g.rng.NormFloat64()

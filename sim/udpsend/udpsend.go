@@ -4,7 +4,8 @@
 // low ones) or sends as fast as it can, writes packets in batches with
 // sendmmsg, records every message in a retransmission store, sends
 // heartbeats when idle and an end-of-session packet at the end, and can
-// drop packets on purpose (by rate or by index) to exercise gap recovery.
+// drop packets on purpose (by rate or by index) to exercise gap recovery,
+// and can go silent for a while (Silence) to play a feed outage.
 package udpsend
 
 import (
@@ -33,6 +34,8 @@ const (
 	RateMax = 1e9
 	// spinGapNs: rates whose token interval is shorter busy-wait.
 	spinGapNs = 200_000
+	// SilenceMax bounds one Silence.
+	SilenceMax = 24 * time.Hour
 )
 
 // Errors.
@@ -113,6 +116,10 @@ type Stats struct {
 	Writes uint64
 	// NextSeq is the sequence number the next message gets.
 	NextSeq uint64
+	// Silences counts the silences (outages) played, and SilencedNs their
+	// total length by the sender's clock.
+	Silences   uint64
+	SilencedNs int64
 }
 
 // outPacket is a packet waiting in the batch.
@@ -143,10 +150,11 @@ type Sender struct {
 	hbNs     int64
 	lastTxNs int64
 
-	msg   []byte // the feed's next message, taken but not yet appended
-	held  bool   // msg holds a message
-	ended bool
-	stats Stats
+	msg       []byte // the feed's next message, taken but not yet appended
+	held      bool   // msg holds a message
+	silenceNs int64  // silence requested before msg goes out
+	ended     bool
+	stats     Stats
 }
 
 // New returns a Sender writing to conn, which must be connected to the
@@ -358,6 +366,47 @@ func (s *Sender) End() error {
 	return s.writeControl(s.ctl)
 }
 
+// Silence makes the sender go quiet for d of its clock, as an exchange's
+// feed does in an outage: the packets already built (the open one included)
+// are written, then nothing at all is sent (no data, no heartbeats) until d
+// has passed; sending then resumes with the next sequence number, so a
+// receiver sees silence, not a gap. Call it on the sending goroutine, from
+// the NextFunc before it returns the first message after the outage's start:
+// that message goes out after the silence. Requests made before a silence
+// starts add up; d is clamped to SilenceMax, and d <= 0 does nothing.
+func (s *Sender) Silence(d time.Duration) {
+	if d > 0 {
+		s.silenceNs = min(s.silenceNs+int64(min(d, SilenceMax)), int64(SilenceMax))
+	}
+}
+
+// silence plays a requested silence: flush, then wait without sending.
+// Cancelled, it keeps the rest of the silence for the next Run.
+func (s *Sender) silence(ctx context.Context) error {
+	d := s.silenceNs
+	if err := s.Flush(); err != nil {
+		return err
+	}
+	start := s.clock.Now()
+	end := start + d
+	for now := start; now < end; now = s.clock.Now() {
+		if err := ctx.Err(); err != nil {
+			s.silenceNs = end - now
+			return err
+		}
+		s.clock.WaitUntil(end, false)
+	}
+	s.silenceNs = 0
+	now := s.clock.Now()
+	// Pacing and the heartbeat timer restart: no burst of tokens earned
+	// while silent, and no heartbeat owed for the silence.
+	s.refillNs = now
+	s.lastTxNs = now
+	s.stats.Silences++
+	s.stats.SilencedNs += d
+	return nil
+}
+
 // refill adds the tokens earned since the last refill, up to the burst.
 func (s *Sender) refill(now int64) {
 	s.tokens = math.Min(s.burst, s.tokens+float64(now-s.refillNs)*s.rate/1e9)
@@ -422,6 +471,11 @@ func (s *Sender) step(ctx context.Context, next NextFunc) (more bool, err error)
 		}
 		s.held = true
 	}
+	if s.silenceNs > 0 {
+		if err := s.silence(ctx); err != nil {
+			return true, err
+		}
+	}
 	if s.rate == 0 {
 		// Unpaced: produce full packets until a batch is ready, write it.
 		more, err = s.fill(next, len(s.batch), math.MaxInt)
@@ -464,6 +518,12 @@ func (s *Sender) fill(next NextFunc, packets, msgsMax int) (more bool, err error
 			var ok bool
 			if s.msg, ok = next(s.msg[:0]); !ok {
 				return false, nil
+			}
+			if s.silenceNs > 0 {
+				// An outage starts before this message: step
+				// plays it, then sends the message.
+				s.held = true
+				return true, nil
 			}
 		}
 		s.held = false
