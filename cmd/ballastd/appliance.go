@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,7 +139,14 @@ type appliance struct {
 	httpLn   net.Listener
 	universe string // "demo" or the files
 	demo     []demoToken
-	metrics  applianceMetrics
+	// tokens is the token set in force and attestKeys the attestor
+	// allow-list (nil without --attestors); epochEvery and snapshotEvery
+	// the loops' periods: what a reload (reload.go) changes.
+	tokens        tokenFlags
+	attestKeys    map[string]ed25519.PublicKey
+	epochEvery    *period
+	snapshotEvery *period
+	metrics       applianceMetrics
 
 	// feedLive reports whether the feed is live, for /readyz.
 	feedLive func() (bool, string)
@@ -170,7 +178,8 @@ type applianceMetrics struct {
 // and restores the durable state and binds the verdict listeners (serving
 // starts with start).
 func openAppliance(cfg applianceConfig, demo bool, backend accel.Backend, log *slog.Logger) (*appliance, error) {
-	a := &appliance{cfg: cfg, log: log, stop: make(chan struct{})}
+	a := &appliance{cfg: cfg, log: log, stop: make(chan struct{}),
+		epochEvery: newPeriod(cfg.epochEvery), snapshotEvery: newPeriod(cfg.snapshotEvery)}
 	if err := a.open(demo, backend); err != nil {
 		a.closeListeners()
 		if a.j != nil {
@@ -202,6 +211,7 @@ func (a *appliance) open(demo bool, backend accel.Backend) (err error) {
 		if err != nil {
 			return fmt.Errorf("--attestors %s: %w", cfg.attestorsFile, err)
 		}
+		a.attestKeys = keys
 		if ecfg.Verifier, err = attest.NewVerifier(attest.Config{Keys: keys, Now: time.Now,
 			ValidityMax: 31 * 24 * time.Hour, ClockSkew: time.Minute}); err != nil {
 			return fmt.Errorf("--attestors: %w", err)
@@ -236,6 +246,7 @@ func (a *appliance) open(demo bool, backend accel.Backend) (err error) {
 	if len(tokens) == 0 {
 		tokens = a.demoTokens(set)
 	}
+	a.tokens = tokens
 	return a.listen(tokens)
 }
 
@@ -497,7 +508,7 @@ func (a *appliance) epochLoop() {
 			cancel()
 		}
 	}()
-	t := time.NewTicker(a.cfg.epochEvery)
+	t := time.NewTicker(a.epochEvery.get())
 	defer t.Stop()
 	for {
 		ep, err := a.eng.RunEpoch(ctx)
@@ -519,10 +530,23 @@ func (a *appliance) epochLoop() {
 					"scenarios", ep.Scenarios, "took", ep.Duration.Round(time.Microsecond))
 			}
 		}
+		if !a.waitEpoch(t) {
+			return
+		}
+	}
+}
+
+// waitEpoch waits for the epoch ticker t, resetting it when a reload
+// changes the period; false at shutdown.
+func (a *appliance) waitEpoch(t *time.Ticker) bool {
+	for {
 		select {
 		case <-a.stop:
-			return
+			return false
+		case <-a.epochEvery.changed:
+			t.Reset(a.epochEvery.get())
 		case <-t.C:
+			return true
 		}
 	}
 }
@@ -531,12 +555,15 @@ func (a *appliance) epochLoop() {
 // state changed.
 func (a *appliance) snapshotLoop() {
 	defer a.wg.Done()
-	t := time.NewTicker(a.cfg.snapshotEvery)
+	t := time.NewTicker(a.snapshotEvery.get())
 	defer t.Stop()
 	for {
 		select {
 		case <-a.stop:
 			return
+		case <-a.snapshotEvery.changed:
+			t.Reset(a.snapshotEvery.get())
+			continue
 		case <-t.C:
 		}
 		a.snapshot("periodic")

@@ -67,7 +67,9 @@ type daemon struct {
 	// caller after the summary.
 	accel *accelerator
 	// app is the risk engine, its durable state and the verdict servers.
-	app   *appliance
+	app *appliance
+	// stats is the statistics line's period (a reload may change it).
+	stats *period
 	start time.Time
 }
 
@@ -79,7 +81,7 @@ func (d *daemon) riskBackend() accel.Backend { return d.accel.backend }
 // startDaemon opens the sockets and builds the pipeline around the
 // accelerator acc (which the caller keeps and closes); d.run starts it.
 func startDaemon(o options, log *slog.Logger, acc *accelerator) (*daemon, error) {
-	d := &daemon{opts: o, log: log, accel: acc}
+	d := &daemon{opts: o, log: log, accel: acc, stats: newPeriod(o.statsEvery)}
 	fa := o.feedAddr
 	src, err := source.ListenUDP(source.UDPConfig{Addr: fa.Addr().AsSlice(), Port: fa.Port(),
 		RecvBufferBytes: recvBufferBytes, BatchMax: feedhandler.BatchMax, ReadTimeout: feedReadTimeout})
@@ -324,7 +326,7 @@ func (d *daemon) endSession(sessionEnded <-chan struct{}, cancelSend context.Can
 
 // report logs the statistics line every --stats-every until ctx is done.
 func (d *daemon) report(ctx context.Context) {
-	t := time.NewTicker(d.opts.statsEvery)
+	t := time.NewTicker(d.stats.get())
 	defer t.Stop()
 	prev := d.feed.snapshot()
 	prevTicks, prevAt := uint64(0), time.Now()
@@ -332,6 +334,9 @@ func (d *daemon) report(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-d.stats.changed:
+			t.Reset(d.stats.get())
+			continue
 		case <-t.C:
 		}
 		s := d.feed.snapshot()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ballast-risk/ballast/engine/sbe"
+	"github.com/ballast-risk/ballast/engine/verdict"
 )
 
 // epochBucketsS are the upper bounds of the epoch duration histogram.
@@ -106,6 +107,16 @@ func (a *appliance) writeMetrics(out io.Writer) error {
 		sample(w, "ballast_sbe_connections", "gauge", "Open SBE sessions over TCP.", st.Conns)
 		sample(w, "ballast_sbe_shm_sessions", "gauge", "Open SBE sessions over shared memory.", st.ShmSessions)
 		sample(w, "ballast_sbe_fills_total", "counter", "Fills applied through SBE.", st.FillsApplied)
+		family(w, "ballast_sbe_check_seconds", "histogram", "Service time of SBE OrderChecks (decoded request to verdict), both transports.")
+		cum := uint64(0)
+		for i, b := range verdict.CheckBucketsNs {
+			cum += st.CheckCounts[i]
+			fmt.Fprintf(w, "ballast_sbe_check_seconds_bucket{le=%q} %d\n", strconv.FormatFloat(float64(b)/1e9, 'g', -1, 64), cum)
+		}
+		cum += st.CheckCounts[len(verdict.CheckBucketsNs)]
+		fmt.Fprintf(w, "ballast_sbe_check_seconds_bucket{le=\"+Inf\"} %d\n", cum)
+		fmt.Fprintf(w, "ballast_sbe_check_seconds_sum %g\n", float64(st.CheckSumNs)/1e9)
+		fmt.Fprintf(w, "ballast_sbe_check_seconds_count %d\n", cum)
 		family(w, "ballast_sbe_verdicts_total", "counter", "Verdicts answered over SBE (both transports), by reason.")
 		for i, n := range st.Verdicts {
 			if r := sbe.Reason(i); r.Valid() {

@@ -41,6 +41,8 @@ type Config struct {
 // Verifier checks signed attestations against an allow-list, a clock and
 // per-attestor replay tables. It is safe for concurrent use.
 type Verifier struct {
+	// keys is the allow-list, replaced whole by SetKeys under keysMu.
+	keysMu      sync.RWMutex
 	keys        map[string]ed25519.PublicKey
 	now         func() time.Time
 	validityMax time.Duration
@@ -76,27 +78,62 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.NoncesMax < 1 || cfg.NoncesMax > NoncesMaxLimit {
 		return nil, fmt.Errorf("attest: NoncesMax %d not in 1..%d", cfg.NoncesMax, NoncesMaxLimit)
 	}
-	if len(cfg.Keys) > AttestorsMax {
-		return nil, fmt.Errorf("attest: %d attestors exceed %d", len(cfg.Keys), AttestorsMax)
-	}
 	v := &Verifier{
-		keys:        make(map[string]ed25519.PublicKey, len(cfg.Keys)),
 		now:         cfg.Now,
 		validityMax: cfg.ValidityMax,
 		skew:        cfg.ClockSkew,
 		noncesMax:   cfg.NoncesMax,
 		tables:      make(map[string]*nonceTable, len(cfg.Keys)),
 	}
-	for id, key := range cfg.Keys {
+	keys, err := copyKeys(cfg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	v.keys = keys
+	return v, nil
+}
+
+// copyKeys validates an allow-list and returns a deep copy of it.
+func copyKeys(keys map[string]ed25519.PublicKey) (map[string]ed25519.PublicKey, error) {
+	if len(keys) > AttestorsMax {
+		return nil, fmt.Errorf("attest: %d attestors exceed %d", len(keys), AttestorsMax)
+	}
+	out := make(map[string]ed25519.PublicKey, len(keys))
+	for id, key := range keys {
 		if err := checkKeyID(id); err != nil {
 			return nil, fmt.Errorf("attest: %w", err)
 		}
 		if len(key) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("attest: key %q of %d bytes, want %d", id, len(key), ed25519.PublicKeySize)
 		}
-		v.keys[id] = append(ed25519.PublicKey(nil), key...)
+		out[id] = append(ed25519.PublicKey(nil), key...)
 	}
-	return v, nil
+	return out, nil
+}
+
+// SetKeys replaces the allow-list (it is validated as Config.Keys and
+// copied; on an error nothing changes). Statements verified after it
+// returns are checked against the new list; the replay tables are kept,
+// those of removed attestors included, so that an attestor removed and
+// added back cannot have a statement accepted twice. It is safe to call
+// concurrently with Verify.
+func (v *Verifier) SetKeys(keys map[string]ed25519.PublicKey) error {
+	c, err := copyKeys(keys)
+	if err != nil {
+		return err
+	}
+	v.keysMu.Lock()
+	v.keys = c
+	v.keysMu.Unlock()
+	return nil
+}
+
+// key returns attestor id's public key from the current allow-list.
+func (v *Verifier) key(id string) (ed25519.PublicKey, bool) {
+	v.keysMu.RLock()
+	k, ok := v.keys[id]
+	v.keysMu.RUnlock()
+	return k, ok
 }
 
 // Verify checks s and returns its statement when accepted, or a
@@ -121,7 +158,7 @@ func (v *Verifier) Verify(s Signed) (Statement, error) {
 	if err := s.Validate(); err != nil {
 		return Statement{}, err
 	}
-	key, ok := v.keys[s.Attestor]
+	key, ok := v.key(s.Attestor)
 	if !ok {
 		return Statement{}, reject(UnknownAttestor, "%q", s.Attestor)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -130,9 +131,11 @@ type tokenEntry struct {
 
 // Server is the HTTP API server (DESIGN §5.3).
 type Server struct {
-	cfg     Config
-	svc     Service
-	tokens  []tokenEntry
+	cfg Config
+	svc Service
+	// tokens is the token set, swapped whole by SetTokens; a request
+	// loads it once.
+	tokens  atomic.Pointer[[]tokenEntry]
 	srv     *fasthttp.Server
 	metrics *metrics
 	hub     *hub
@@ -183,13 +186,47 @@ func positiveDur(v *time.Duration, def time.Duration, name string) error {
 	return nil
 }
 
+// parseTokens validates a token → role map and returns its entries.
+func parseTokens(m map[string]string) ([]tokenEntry, error) {
+	if len(m) > TokensMax {
+		return nil, fmt.Errorf("%w: %d tokens, at most %d", ErrConfig, len(m), TokensMax)
+	}
+	tokens := make([]tokenEntry, 0, len(m))
+	for tok, r := range m {
+		if tok == "" || len(tok) > TokenBytesMax {
+			return nil, fmt.Errorf("%w: token of %d bytes (1 to %d)", ErrConfig, len(tok), TokenBytesMax)
+		}
+		ro, err := parseRole(r)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		tokens = append(tokens, tokenEntry{sum: sha256.Sum256([]byte(tok)), role: ro})
+	}
+	return tokens, nil
+}
+
+// SetTokens replaces the token set (bearer token → role, as
+// Config.Tokens) for the requests that follow; a request already
+// authenticated (a stream included) keeps its role. The whole set is
+// validated first: on an error nothing changes. It is safe to call while
+// the server runs.
+func (s *Server) SetTokens(tokens map[string]string) error {
+	parsed, err := parseTokens(tokens)
+	if err != nil {
+		return err
+	}
+	s.tokens.Store(&parsed)
+	return nil
+}
+
 // New validates cfg and returns a Server over svc; Serve starts it.
 func New(cfg Config, svc Service) (*Server, error) {
 	if svc == nil {
 		return nil, fmt.Errorf("%w: nil service", ErrConfig)
 	}
-	if len(cfg.Tokens) > TokensMax {
-		return nil, fmt.Errorf("%w: %d tokens, at most %d", ErrConfig, len(cfg.Tokens), TokensMax)
+	tokens, err := parseTokens(cfg.Tokens)
+	if err != nil {
+		return nil, err
 	}
 	for _, e := range []error{
 		positive(&cfg.BodyBytesMax, DefaultBodyBytesMax, BodyBytesMaxLimit, "BodyBytesMax"),
@@ -211,16 +248,7 @@ func New(cfg Config, svc Service) (*Server, error) {
 		return nil, fmt.Errorf("%w: negative SweepInterval", ErrConfig)
 	}
 	s := &Server{cfg: cfg, svc: svc, metrics: newMetrics(), stop: make(chan struct{})}
-	for tok, r := range cfg.Tokens {
-		if tok == "" || len(tok) > TokenBytesMax {
-			return nil, fmt.Errorf("%w: token of %d bytes (1 to %d)", ErrConfig, len(tok), TokenBytesMax)
-		}
-		ro, err := parseRole(r)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-		}
-		s.tokens = append(s.tokens, tokenEntry{sum: sha256.Sum256([]byte(tok)), role: ro})
-	}
+	s.tokens.Store(&tokens)
 	s.hub = newHub(cfg.StreamClientsMax, cfg.StreamBufferMax, s.metrics)
 	if cfg.Dashboard != nil {
 		s.assets = dashboard.NewAssets().Handler()
@@ -316,14 +344,15 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) role {
 		return role{}
 	}
 	sum := sha256.Sum256(h[len(prefix):])
+	tokens := *s.tokens.Load()
 	found := -1
-	for i := range s.tokens {
-		if subtle.ConstantTimeCompare(sum[:], s.tokens[i].sum[:]) == 1 {
+	for i := range tokens {
+		if subtle.ConstantTimeCompare(sum[:], tokens[i].sum[:]) == 1 {
 			found = i
 		}
 	}
 	if found < 0 {
 		return role{}
 	}
-	return s.tokens[found].role
+	return tokens[found].role
 }

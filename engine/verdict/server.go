@@ -126,9 +126,11 @@ type tokenRole struct {
 
 // Server serves the verdict protocol on any number of listeners.
 type Server struct {
-	cfg    Config
-	svc    Service
-	tokens []tokenRole
+	cfg Config
+	svc Service
+	// tokens is the token set, swapped whole by SetTokens; Login loads it
+	// once.
+	tokens atomic.Pointer[[]tokenRole]
 	stats  counters
 
 	mu        sync.Mutex
@@ -184,16 +186,11 @@ func NewServer(cfg Config, svc Service) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, svc: svc, sessions: map[*session]struct{}{}, listeners: map[net.Listener]struct{}{},
 		shmSlots: map[*shmSlot]struct{}{}, shmSess: map[*shmSession]struct{}{}, stop: make(chan struct{})}
-	for tok, r := range cfg.Tokens {
-		if tok == "" || len(tok) > len(sbe.Login{}.Token) || strings.IndexByte(tok, 0) >= 0 {
-			return nil, fmt.Errorf("%w: token must be 1..64 bytes without NUL", ErrConfig)
-		}
-		ro, err := parseRole(r)
-		if err != nil {
-			return nil, err
-		}
-		s.tokens = append(s.tokens, tokenRole{token: []byte(tok), role: ro})
+	tokens, err := parseTokens(cfg.Tokens)
+	if err != nil {
+		return nil, err
 	}
+	s.tokens.Store(&tokens)
 	if cfg.NoticeInterval > 0 {
 		s.wg.Add(1)
 		go s.notifier()
@@ -318,14 +315,44 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+// parseTokens validates a token → role map and returns it as a list.
+func parseTokens(m map[string]string) ([]tokenRole, error) {
+	tokens := make([]tokenRole, 0, len(m))
+	for tok, r := range m {
+		if tok == "" || len(tok) > len(sbe.Login{}.Token) || strings.IndexByte(tok, 0) >= 0 {
+			return nil, fmt.Errorf("%w: token must be 1..64 bytes without NUL", ErrConfig)
+		}
+		ro, err := parseRole(r)
+		if err != nil {
+			return nil, err
+		}
+		tokens = append(tokens, tokenRole{token: []byte(tok), role: ro})
+	}
+	return tokens, nil
+}
+
+// SetTokens replaces the token set (bearer token → role, as
+// Config.Tokens) for the logins that follow; sessions already logged in
+// keep the role they logged in with. The whole set is validated first: on
+// an error nothing changes. It is safe to call while the server runs.
+func (s *Server) SetTokens(tokens map[string]string) error {
+	parsed, err := parseTokens(tokens)
+	if err != nil {
+		return err
+	}
+	s.tokens.Store(&parsed)
+	return nil
+}
+
 // login returns the role of token (constant-time comparison against every
 // configured token).
 func (s *Server) login(token []byte) (role, bool) {
 	var found role
 	ok := 0
-	for i := range s.tokens {
-		if subtle.ConstantTimeCompare(s.tokens[i].token, token) == 1 {
-			found, ok = s.tokens[i].role, 1
+	tokens := *s.tokens.Load()
+	for i := range tokens {
+		if subtle.ConstantTimeCompare(tokens[i].token, token) == 1 {
+			found, ok = tokens[i].role, 1
 		}
 	}
 	return found, ok == 1
@@ -741,7 +768,9 @@ func (ex *exchange) serve(f sbe.Frame) (resp sbe.Message, keep bool) {
 		_ = oc.DecodeBlock(f.Block)
 		*v = sbe.Verdict{ReqID: oc.ReqID, Account: oc.Account}
 		if ex.allowed(r, oc.Account) {
+			t0 := nanotime()
 			s.svc.Check(oc, v)
+			s.stats.checkNs.record(nanotime() - t0)
 			v.ReqID, v.Account = oc.ReqID, oc.Account
 		} else {
 			v.Decision, v.Reason = sbe.DecisionReject, sbe.ReasonNotAuthorised

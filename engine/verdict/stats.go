@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/ballast-risk/ballast/engine/sbe"
 )
@@ -24,7 +25,35 @@ type counters struct {
 	shmFramesIn, shmFramesOut                            atomic.Uint64
 	errors                                               [errorCodesCount]atomic.Uint64
 	verdicts                                             [reasonsCount]atomic.Uint64
+	checkNs                                              checkHist
 }
+
+// CheckBucketsNs are the upper bounds of the check service-time histogram
+// (Stats.CheckCounts): the time Service.Check takes, from the decoded
+// request to the filled verdict, both transports.
+var CheckBucketsNs = [...]int64{250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000,
+	256_000, 512_000, 1_024_000, 10_000_000}
+
+// checkHist counts check service times by CheckBucketsNs (the last counter
+// is beyond the last bound); atomic, allocation-free.
+type checkHist struct {
+	counts [len(CheckBucketsNs) + 1]atomic.Uint64
+	sumNs  atomic.Int64
+}
+
+func (h *checkHist) record(ns int64) {
+	i := 0
+	for i < len(CheckBucketsNs) && ns > CheckBucketsNs[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sumNs.Add(ns)
+}
+
+// nanotime is a monotonic clock reading in nanoseconds.
+func nanotime() int64 { return int64(time.Since(clockBase)) }
+
+var clockBase = time.Now()
 
 // Stats is a snapshot of the server's counters (monotonic since NewServer,
 // except Conns, ShmSlots and ShmSessions). The Conns*, IdleClosed, Frames*,
@@ -55,6 +84,11 @@ type Stats struct {
 	// Verdicts counts Verdicts by Reason (index 0: accepted or rejected
 	// without a reason).
 	Verdicts [reasonsCount]uint64
+	// CheckCounts counts the service time of each authorised OrderCheck
+	// by CheckBucketsNs (the last entry: beyond the last bound); CheckSumNs
+	// is their total.
+	CheckCounts [len(CheckBucketsNs) + 1]uint64
+	CheckSumNs  int64
 
 	// ShmSlots is the number of shared-memory slot files served now;
 	// ShmSessions the number of those with a client attached.
@@ -92,6 +126,10 @@ func (s *Server) Stats() Stats {
 	for i := range c.verdicts {
 		st.Verdicts[i] = c.verdicts[i].Load()
 	}
+	for i := range c.checkNs.counts {
+		st.CheckCounts[i] = c.checkNs.counts[i].Load()
+	}
+	st.CheckSumNs = c.checkNs.sumNs.Load()
 	s.mu.Lock()
 	st.Conns = len(s.sessions)
 	st.ShmSlots, st.ShmSessions = len(s.shmSlots), len(s.shmSess)
