@@ -26,6 +26,7 @@ import (
 	"github.com/ballast-risk/ballast/engine/journal"
 	"github.com/ballast-risk/ballast/engine/sbe"
 	"github.com/ballast-risk/ballast/engine/verdict"
+	"github.com/ballast-risk/ballast/sim/itchgen"
 	"github.com/ballast-risk/ballast/sim/portfolio"
 )
 
@@ -128,11 +129,14 @@ type applianceConfig struct {
 
 // appliance is the risk engine with its durable state and verdict servers.
 type appliance struct {
-	cfg      applianceConfig
-	log      *slog.Logger
-	eng      *engine.Engine
-	j        *journal.Journal
-	svc      *verdict.EngineService
+	cfg applianceConfig
+	log *slog.Logger
+	eng *engine.Engine
+	j   *journal.Journal
+	svc *verdict.EngineService
+	// hsvc is the HTTP API's service (also the market events' way to the
+	// vol surfaces).
+	hsvc     *httpapi.EngineService
 	sbeSrv   *verdict.Server // nil when SBE is off on both transports
 	httpSrv  *httpapi.Server // nil when the HTTP API is off
 	sbeLn    net.Listener
@@ -230,6 +234,9 @@ func (a *appliance) open(demo bool, backend accel.Backend) (err error) {
 		return fmt.Errorf("journal %s: %w", jdir, err)
 	}
 	if a.svc, err = verdict.NewEngineService(a.eng, a.j, 0); err != nil {
+		return err
+	}
+	if a.hsvc, err = httpapi.NewEngineService(a.eng, a.svc); err != nil {
 		return err
 	}
 	t0 := time.Now()
@@ -391,11 +398,7 @@ func (a *appliance) listen(tokens tokenFlags) error {
 			// No SBE server polls the sweep: the HTTP server does.
 			hcfg.Sweep, hcfg.SweepInterval = a.sweep, verdict.DefaultNoticeInterval
 		}
-		hsvc, err := httpapi.NewEngineService(a.eng, a.svc)
-		if err != nil {
-			return err
-		}
-		if a.httpSrv, err = httpapi.New(hcfg, hsvc); err != nil {
+		if a.httpSrv, err = httpapi.New(hcfg, a.hsvc); err != nil {
 			return err
 		}
 		ln, err := net.Listen("tcp", a.cfg.httpAddr)
@@ -611,4 +614,36 @@ func (a *appliance) shutdown() error {
 func (a *appliance) abort() {
 	a.closeListeners()
 	a.j.Close()
+}
+
+// marketEvent is told each scripted market event of the demo exchange as it
+// starts and ends, and logs it. A volatility spike also scales the affected
+// underlyings' surfaces for its duration (the engine does not infer
+// volatility from prices; an exchange would publish it), so the Monte
+// Carlo of the next epochs sees it; prices move through the feed.
+func (a *appliance) marketEvent(f itchgen.Fired) {
+	ev := f.Event
+	phase := "start"
+	if f.End {
+		phase = "end"
+	}
+	a.log.Info("market event", "event", ev.String(), "phase", phase)
+	if ev.Kind != itchgen.EventVolSpike {
+		return
+	}
+	scale := ev.Factor
+	if f.End {
+		scale = 1
+	}
+	syms := ev.Symbols
+	if len(syms) == 0 {
+		for _, u := range a.eng.Master().Underlyings {
+			syms = append(syms, u.Symbol)
+		}
+	}
+	for _, sym := range syms {
+		if _, err := a.hsvc.SetVol(sym, httpapi.VolSpec{Scale: scale}); err != nil && !errors.Is(err, httpapi.ErrUnknownUnderlying) {
+			a.log.Warn("volatility spike not applied", "underlying", sym, "scale", scale, "err", err)
+		}
+	}
 }

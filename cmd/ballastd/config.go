@@ -66,6 +66,8 @@ type exchangeSection struct {
 	DropRate float64 `toml:"drop_rate"`
 	// Seed is signed because TOML integers are: 0..math.MaxInt64.
 	Seed int64 `toml:"seed"`
+	// Events is a script of market events (sim/itchgen.ParseEvents).
+	Events string `toml:"events"`
 }
 
 // riskSection is the [risk] table: the accelerator, the universe and the
@@ -155,6 +157,7 @@ var configFlags = []struct{ flag, key string }{
 	{"msg-rate", "exchange.msg_rate"},
 	{"drop-rate", "exchange.drop_rate"},
 	{"seed", "exchange.seed"},
+	{"events", "exchange.events"},
 	{"accel", "risk.accel"},
 	{"scenarios", "risk.scenarios"},
 	{"epoch-every", "risk.epoch_every"},
@@ -284,6 +287,7 @@ func newFlags(c *config, toks *tokenArgs, meta *metaFlags) *flag.FlagSet {
 	fs.Float64Var(&c.Exchange.MsgRate, "msg-rate", c.Exchange.MsgRate, "simulated exchange: ITCH messages per second (0: as fast as possible)")
 	fs.Float64Var(&c.Exchange.DropRate, "drop-rate", c.Exchange.DropRate, "simulated exchange: probability that a data packet is deliberately lost, to exercise gap recovery")
 	fs.Int64Var(&c.Exchange.Seed, "seed", c.Exchange.Seed, "simulated exchange: seed of the session and of the drops (0 to 2^63-1)")
+	fs.StringVar(&c.Exchange.Events, "events", c.Exchange.Events, "simulated exchange: script of market events, e.g. 'crash@30s:-25%; volspike@60s:x3:30s; outage@90s:10s' (docs/simulator.md)")
 	fs.StringVar(&c.Risk.Accel, "accel", c.Risk.Accel, "risk backend: cpu, vsim (Verilator simulation; binary $"+vsim.EnvBinary+
 		" or hdl/build/ballast-vsim) or fpga (the card); a device falls back to cpu when it fails")
 	fs.IntVar(&c.Risk.Scenarios, "scenarios", c.Risk.Scenarios, "Monte Carlo scenarios per risk epoch (0: the engine's default)")
@@ -481,6 +485,7 @@ func (c *config) options(src *sources) (options, error) {
 			{"msg-rate", c.Exchange.MsgRate != def.Exchange.MsgRate},
 			{"drop-rate", c.Exchange.DropRate != def.Exchange.DropRate},
 			{"seed", c.Exchange.Seed != def.Exchange.Seed},
+			{"events", c.Exchange.Events != def.Exchange.Events},
 		} {
 			if src.ignored(f.name, f.differs) {
 				return o, src.errf(f.name, "applies only to the simulated exchange (%s)", src.ref("demo"))
@@ -494,6 +499,9 @@ func (c *config) options(src *sources) (options, error) {
 				return o, src.errf("rerequest", "%s: a port is required", o.rerequest)
 			}
 		}
+	}
+	if o.events, err = itchgen.ParseEvents(c.Exchange.Events); err != nil {
+		return o, src.errf("events", "%v", err)
 	}
 	level, levelOK := parseLevel(c.Log.Level)
 	o.logLevel = level

@@ -105,7 +105,7 @@ func startDaemon(o options, log *slog.Logger, acc *accelerator) (*daemon, error)
 			host = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 		}
 		d.x, err = newExchange(exchangeConfig{symbols: o.symbols, seed: o.seed, msgRate: o.msgRate,
-			dropRate: o.dropRate, feed: netip.AddrPortFrom(host, listen.Port()),
+			dropRate: o.dropRate, events: o.events, feed: netip.AddrPortFrom(host, listen.Port()),
 			server: netip.AddrPortFrom(host, 0).String()})
 		if err != nil {
 			src.Close()

@@ -56,6 +56,7 @@ type exchangeConfig struct {
 	seed     uint64
 	msgRate  float64 // messages per second; 0: as fast as the socket takes them
 	dropRate float64 // probability that a data packet is deliberately lost
+	events   []itchgen.Event
 	feed     netip.AddrPort
 	server   string // re-request server listen address
 }
@@ -74,6 +75,9 @@ type exchange struct {
 	cut      atomic.Bool // end the feed now, closing sequence or not
 	finished bool        // sender goroutine only
 	msg      itch.Message
+	// onEvent, when set, is told each market event as it starts and ends
+	// (on the sender goroutine).
+	onEvent func(itchgen.Fired)
 }
 
 // newExchange builds the exchange; the caller closes it.
@@ -82,7 +86,7 @@ func newExchange(cfg exchangeConfig) (*exchange, error) {
 	if simRate == 0 {
 		simRate = itchgen.DefaultRate
 	}
-	gen, err := itchgen.New(itchgen.Config{SymbolCount: cfg.symbols, Seed: cfg.seed, Rate: simRate})
+	gen, err := itchgen.New(itchgen.Config{SymbolCount: cfg.symbols, Seed: cfg.seed, Rate: simRate, Events: cfg.events})
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +137,15 @@ func (x *exchange) next(dst []byte) ([]byte, bool) {
 	}
 	if !x.gen.Next(&x.msg) {
 		return dst, false
+	}
+	for _, f := range x.gen.TakeFired() {
+		if f.Event.Kind == itchgen.EventOutage && !f.End {
+			// The message just generated goes out after the silence.
+			x.sender.Silence(time.Duration(f.Event.DurationNs))
+		}
+		if x.onEvent != nil {
+			x.onEvent(f)
+		}
 	}
 	return x.msg.Append(dst), true
 }

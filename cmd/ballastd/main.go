@@ -47,6 +47,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/ballast-risk/ballast/sim/itchgen"
 )
 
 // Exit statuses.
@@ -89,6 +91,7 @@ type options struct {
 	msgRate    float64
 	dropRate   float64
 	seed       uint64
+	events     []itchgen.Event // the demo exchange's market events
 	statsEvery time.Duration
 	duration   time.Duration
 	logFormat  string

@@ -21,6 +21,9 @@ func (d *daemon) attachAppliance(a *appliance) {
 	a.extraMetrics = d.writeMetrics
 	a.dashFeed = d.dashboardFeed
 	a.dashAccel = d.dashboardAccel
+	if d.x != nil {
+		d.x.onEvent = a.marketEvent
+	}
 }
 
 // dashboardFeed is the feed's part of the dashboard.
