@@ -5,7 +5,7 @@ FUZZTIME ?= 5s
 # Packages with goroutines sharing memory: always tested under the race detector.
 RACE_PKGS := ./feedhandler/... ./sim/... ./cmd/... ./engine/... ./accel/...
 
-.PHONY: all build run test test-unit test-race fuzz bench-smoke bench lint fmt vet deps nocgo clean hdl hdl-test gen gen-check
+.PHONY: newcomer all build run test test-unit test-race fuzz bench-smoke bench lint fmt vet deps nocgo clean hdl hdl-test gen gen-check
 
 all: build
 
@@ -15,6 +15,10 @@ deps:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
+## newcomer: the README's first steps — make run, then a verdict within a minute.
+newcomer:
+	@scripts/newcomer.sh
+
 ## run: start the appliance with its embedded defaults (see README).
 run: build
 	./bin/ballastd
@@ -22,7 +26,7 @@ run: build
 ## test: the whole suite — lint, vet, generated files, RTL lint and testbenches,
 ## unit and integration tests (the Verilator co-simulation included), race, fuzz,
 ## benchmark smoke.
-test: deps lint vet nocgo gen-check hdl hdl-test test-unit test-race fuzz bench-smoke
+test: deps lint vet nocgo gen-check hdl hdl-test test-unit test-race fuzz bench-smoke newcomer
 	@echo "make test: all checks passed"
 
 ## hdl: build the Verilator simulations of the RTL (hdl/build/ballast-vsim, and
@@ -71,7 +75,8 @@ bench-smoke:
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
 	@echo "bench-smoke: every benchmark ran once"
 
-## bench: run the benchmarks and record results under bench/results/.
+## bench: run the benchmarks and the harness (cmd/ballast-bench) and record
+## results under bench/results/STAMP/ (BENCH_QUICK=1: the harness's --quick).
 bench: deps
 	@scripts/bench.sh
 
