@@ -384,12 +384,15 @@ func (e *Engine) Check(o Order) Verdict {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	e.sync(st, ep, cs.tail)
+	var t2v t2vClaims // tick-to-verdict: the new marks this verdict uses (t2v.go)
+	e.claimTicks(&t2v, e.master.Instruments[idx].Underlying, st.live.under)
 	eq, _, expired := e.equity(st, ep, now)
 	pre := e.requirement(st, ep, st.live.res, 0, 0, cs)
 	v := Verdict{Equity: eq, IM: pre.IM, MM: pre.MM, State: margin.StateOf(eq, pre.IM, pre.MM)}
 	if ep == nil {
 		v.Reason = margin.ReasonNoRiskEpoch
 		v.PostEquity, v.PostIM = eq, math.NaN()
+		e.verdictDone(&t2v)
 		return v
 	}
 	v.Epoch = ep.ID
@@ -418,6 +421,7 @@ func (e *Engine) Check(o Order) Verdict {
 	if st.live.overflow && !v.Accept {
 		v.Reason = margin.ReasonNoRiskEpoch
 	}
+	e.verdictDone(&t2v)
 	return v
 }
 

@@ -26,6 +26,7 @@ type TickStats struct {
 
 type tickCounters struct {
 	applied, unbound, empty atomic.Uint64
+	t2v                     t2vState // tick-to-verdict (t2v.go)
 }
 
 // TickStats returns the tick counters.
@@ -63,10 +64,12 @@ func (e *Engine) ApplyTick(t *ring.Tick) int {
 		return u
 	}
 	m := &e.marks[u]
+	nowNs := e.now().UnixNano()
 	m.bits.Store(math.Float64bits(px))
 	m.recvNs.Store(t.RecvNs)
-	m.updated.Store(e.now().UnixNano())
+	m.updated.Store(nowNs)
 	m.stale.Store(stale)
+	e.noteTick(u, t.ExchangeNs, nowNs) // after the mark: a check that claims it reads the new mark
 	e.ticks.applied.Add(1)
 	return u
 }

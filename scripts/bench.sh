@@ -6,7 +6,10 @@
 # BENCH_ALL=1 also runs every other benchmark in the module once.
 # BENCH_FILTER (an extended regexp) keeps only the runs whose
 # "package:pattern" matches, e.g. BENCH_FILTER=accel for the accelerator's;
-# the verdict service's load runs (scripts/bench-verdict.sh) match "verdict".
+# the verdict service's load runs (scripts/bench-verdict.sh) match "verdict";
+# the harness (cmd/ballast-bench: report.md, report.json and the PNG plots
+# in the same directory) matches "ballast-bench". BENCH_QUICK=1 runs the
+# harness with --quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benchtime=${BENCHTIME:-1s}
@@ -57,6 +60,10 @@ if [ "${BENCH_ALL:-0}" = 1 ]; then
 fi
 if [ -z "${BENCH_FILTER:-}" ] || grep -Eq -- "$BENCH_FILTER" <<<"verdict"; then
 	scripts/bench-verdict.sh "$dir"
+fi
+if [ -z "${BENCH_FILTER:-}" ] || grep -Eq -- "$BENCH_FILTER" <<<"ballast-bench"; then
+	echo "bench: go run ./cmd/ballast-bench --dir $dir${BENCH_QUICK:+ --quick}" >&2
+	go run ./cmd/ballast-bench --dir "$dir" ${BENCH_QUICK:+--quick}
 fi
 summary=$dir/feed.md
 go run ./bench/report -in "$raw" -cmd "make bench (COUNT=$count BENCHTIME=$benchtime${BENCH_FILTER:+ BENCH_FILTER=$BENCH_FILTER}) at $commit; raw output and per-package commands in feed.txt" > "$summary"

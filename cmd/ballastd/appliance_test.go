@@ -109,7 +109,7 @@ func TestApplianceInterfaces(t *testing.T) {
 	}
 	code, _, body = c.get(t, "/metrics", "ops-secret")
 	for _, m := range []string{"ballast_feed_packets_total", "ballast_epoch_duration_seconds_bucket{backend=\"cpu\"",
-		"ballast_ring_depth", "ballast_accel_healthy{backend=\"cpu\"} 1", "ballast_sbe_verdicts_total", "ballast_sbe_check_seconds_count 2"} {
+		"ballast_ring_depth", "ballast_accel_healthy{backend=\"cpu\"} 1", "ballast_sbe_verdicts_total", "ballast_sbe_check_seconds_count 2", "ballast_tick_to_verdict_seconds_count"} {
 		if code != 200 || !strings.Contains(string(body), m) {
 			t.Errorf("metrics lack %s (%d)", m, code)
 		}

@@ -135,7 +135,9 @@ func (x *exchange) next(dst []byte) ([]byte, bool) {
 		x.finished = true
 		x.gen.Finish()
 	}
-	if !x.gen.Next(&x.msg) {
+	// Stamped with the wall-clock send time, so that the engine measures
+	// tick-to-verdict from it (same host).
+	if !x.gen.NextWallClock(&x.msg, time.Now()) {
 		return dst, false
 	}
 	for _, f := range x.gen.TakeFired() {

@@ -124,6 +124,14 @@ func (a *appliance) writeMetrics(out io.Writer) error {
 			}
 		}
 	}
+	if a.eng.TickToVerdictStats().Enabled {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if err := a.eng.WriteTickToVerdictMetrics(w); err != nil {
+			return err
+		}
+	}
 	if a.extraMetrics != nil {
 		a.extraMetrics(w)
 	}

@@ -23,6 +23,11 @@ func (d *daemon) attachAppliance(a *appliance) {
 	a.dashAccel = d.dashboardAccel
 	if d.x != nil {
 		d.x.onEvent = a.marketEvent
+		// The demo exchange stamps ITCH timestamps with the wall-clock
+		// send time on this host: tick-to-verdict is measurable. (An
+		// external feed's timestamps are the exchange's clock: only with
+		// PTP-synchronised clocks would the figure mean anything.)
+		a.eng.SetTickToVerdict(true)
 	}
 }
 
