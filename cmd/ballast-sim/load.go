@@ -34,6 +34,12 @@ Modes:
   fills  closed loop: --conns writers each with --inflight (default 1) Fills
          of unique execIds outstanding; reports durable fills/s and ack latency
 
+Over shm (--shm-direct, the default) each session is a client.Direct with
+no goroutine of its own, and the open-loop sender polls every session for
+answers while it waits for the next send time: the load generator is one
+busy goroutine. --shm-direct=false uses client.Conn, which runs a reader
+goroutine per session (plus a receiver per session in the load generator).
+
 Orders are drawn deterministically (--seed) from --accounts x --instruments
 at --price (0: at the mark) with quantities log-uniform in [--qty-min,
 --qty-max]; without --accounts or --instruments they are discovered through
@@ -47,7 +53,7 @@ Flags:
 type loadOpts struct {
 	transport, addr, shmDir, httpURL, token, mode string
 	rate                                          float64
-	poisson, jsonOut                              bool
+	poisson, jsonOut, shmDirect                   bool
 	duration, warmup, late, drain                 time.Duration
 	conns, inflight, batch                        int
 	seed, execBase                                uint64
@@ -61,6 +67,7 @@ func loadFlags() (*flag.FlagSet, *loadOpts) {
 	fs.StringVar(&o.transport, "transport", "tcp", "tcp, shm or http")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:9070", "SBE server address (tcp; ballastd --sbe)")
 	fs.StringVar(&o.shmDir, "shm-dir", "/dev/shm/ballast", "the server's shared-memory slot directory (shm; ballastd --shm)")
+	fs.BoolVar(&o.shmDirect, "shm-direct", true, "shm: sessions without goroutines (client.DialShmDirect), polled by the open-loop sender; false: client.DialShm with a reader goroutine per session")
 	fs.StringVar(&o.httpURL, "http", "", "HTTP API base URL, e.g. http://127.0.0.1:8080 (http transport, and discovery)")
 	fs.StringVar(&o.token, "token", "", "bearer token (default $BALLAST_TOKEN)")
 	fs.StringVar(&o.mode, "mode", "open", "open, max or fills")
@@ -197,7 +204,11 @@ func (o *loadOpts) target() (loadgen.Target, string, error) {
 		if o.shmDir == "" {
 			return nil, "", fmt.Errorf("%w: --shm-dir is required for shm", errUsage)
 		}
-		return &loadgen.ShmTarget{Dir: o.shmDir, Token: o.token, Options: copts}, local, nil
+		note := local + "; shm client: pipelined client.Conn (a reader goroutine per session)"
+		if o.shmDirect {
+			note = local + "; shm client: client.Direct (no goroutines; open loop: the sender polls every session)"
+		}
+		return &loadgen.ShmTarget{Dir: o.shmDir, Token: o.token, Options: copts, Direct: o.shmDirect}, note, nil
 	case "http":
 		if o.httpURL == "" {
 			return nil, "", fmt.Errorf("%w: --http is required for http", errUsage)

@@ -52,6 +52,25 @@ func TestLoadCommand(t *testing.T) {
 			t.Fatalf("exit %d: %s%s", code, out, errOut)
 		}
 	})
+	for _, direct := range []string{"true", "false"} {
+		t.Run("shm open direct="+direct, func(t *testing.T) {
+			code, out, errOut := runCmd(append([]string{"load", "--transport=shm", "--shm-dir", s.ShmDir, "--token=" + loadgentest.Token,
+				"--shm-direct=" + direct, "--conns=2", "--accounts=1001,2001", "--instruments=1,5,99", "--json"}, short...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var got loadOutput
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			r := got.Result
+			client := map[string]string{"true": "client.Direct", "false": "client.Conn"}[direct]
+			if r.Mode != "open" || r.Transport != "shm" || r.Sent == 0 || r.Sent != r.Received || r.Mismatches != 0 ||
+				r.Errors != 0 || r.Lag == nil || !strings.Contains(r.Note, client) {
+				t.Fatalf("result %+v", r)
+			}
+		})
+	}
 	t.Run("tcp fills", func(t *testing.T) {
 		code, out, errOut := runCmd(append([]string{"load", "--addr", s.TCPAddr, "--token=" + loadgentest.Token, "--mode=fills",
 			"--conns=4", "--accounts=1001", "--instruments=1,2", "--exec-id-base=77000", "--json"}, short...)...)

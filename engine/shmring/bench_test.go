@@ -166,3 +166,61 @@ func BenchmarkOneWayInProcess(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
+
+// BenchmarkTryReadFrameEmpty is one poll of an empty response ring: what a
+// polling client pays per idle turn of its loop.
+func BenchmarkTryReadFrameEmpty(b *testing.B) {
+	_, c := pair(b, Config{})
+	buf := make([]byte, sbe.MessageFrameBytesMax)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok, err := c.TryReadFrame(buf); ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "polls/s")
+}
+
+// BenchmarkTryReadFramePolledCheck is a Check round trip made by polling:
+// TryWriteFrame the OrderCheck, then TryReadFrame until the echo server's
+// Verdict is there, on one client goroutine.
+func BenchmarkTryReadFramePolledCheck(b *testing.B) {
+	e, c := pair(b, Config{})
+	done := make(chan error, 1)
+	go func() { done <- echo(e) }()
+	buf := make([]byte, sbe.MessageFrameBytesMax)
+	rec := latency.NewRecorder()
+	oc := orderFor(1)
+	frame := oc.AppendFrame(nil)
+	roundTrip := func() {
+		if ok, err := c.TryWriteFrame(frame); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		for {
+			_, _, ok, err := c.TryReadFrame(buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ok {
+				return
+			}
+		}
+	}
+	for range 1000 {
+		roundTrip()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		roundTrip()
+		rec.Record(time.Since(t0).Nanoseconds())
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(rec.Percentile(50)), "p50-ns")
+	b.ReportMetric(float64(rec.Percentile(99)), "p99-ns")
+	b.ReportMetric(float64(rec.Percentile(99.9)), "p99.9-ns")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
+	c.Close()
+	<-done
+}

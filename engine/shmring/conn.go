@@ -127,6 +127,25 @@ func (c *Conn) WriteFrame(frame []byte) error { return c.writeFrame(frame) }
 // ReadFrame waits for the server's next frame; see Endpoint.ReadFrame.
 func (c *Conn) ReadFrame(buf []byte) (sbe.Frame, int, error) { return c.readFrame(buf) }
 
+// TryReadFrame is ReadFrame without the wait, for a client that polls the
+// response ring from its own loop: ok is false, with a nil error, when the
+// server has queued nothing. When it has, TryReadFrame copies the frame
+// into buf and returns it as ReadFrame does (ok is true whenever a frame
+// was consumed, also a malformed one, which comes with n > 0 and its sbe
+// error). A closed or dead server is reported as ReadFrame reports it, with
+// ErrPeerClosed or ErrPeerDead, once its frames are drained; the dead
+// peer's pid is probed only every so many empty calls, so death shows up
+// after some polling rather than at once. It does not allocate and makes no
+// system call on a ready or empty ring, apart from that rare probe.
+func (c *Conn) TryReadFrame(buf []byte) (f sbe.Frame, n int, ok bool, err error) {
+	return c.tryReadFrame(buf)
+}
+
+// TryWriteFrame is WriteFrame without the wait: it writes one whole SOFH
+// frame if the request ring has room now and returns false, with a nil
+// error, when it has not.
+func (c *Conn) TryWriteFrame(frame []byte) (bool, error) { return c.tryWriteFrame(frame) }
+
 // Check sends oc and waits for its Verdict. MarginNotice pushes that
 // arrive first are skipped. An Error frame is returned as *RemoteError, a
 // Verdict for another reqId or any other message as ErrUnexpectedFrame.

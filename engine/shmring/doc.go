@@ -80,7 +80,9 @@
 //
 // # Concurrency
 //
-// On each side at most one goroutine reads (ReadFrame, or Conn.Check) and
-// at most one writes (WriteFrame, or Conn.Check) at a time; Close may be
-// called from any goroutine.
+// On each side at most one goroutine reads (ReadFrame, Conn.TryReadFrame
+// or Conn.Check) and at most one writes (WriteFrame, Conn.TryWriteFrame or
+// Conn.Check) at a time; Close may be called from any goroutine. A client
+// that wants no goroutine of its own per session polls with
+// Conn.TryReadFrame and Conn.TryWriteFrame, which never wait.
 package shmring

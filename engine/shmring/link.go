@@ -50,6 +50,12 @@ const (
 	// closeDrainPoll is how often Close looks whether this side's blocked
 	// calls have returned.
 	closeDrainPoll = 10 * time.Microsecond
+	// tryDeadProbeEvery is how often (in calls that find the ring empty)
+	// a non-blocking read probes whether the peer process lives: rarely
+	// enough that the system call is noise in a polling loop, often
+	// enough that a loop polling every microsecond notices within
+	// a fraction of a second.
+	tryDeadProbeEvery = 1 << 16
 )
 
 // Link errors.
@@ -91,6 +97,7 @@ type link struct {
 	selfClosed    uint32 // this side's close bit
 	peerClosed    uint32 // the peer's close bit
 	peerPid       int
+	tryEmpty      uint64 // reads that found the ring empty (reader-owned)
 
 	_      [64]byte
 	closed atomic.Bool
@@ -151,10 +158,9 @@ func (l *link) pause(attempt int) error {
 	}
 }
 
-// writeFrame writes one SOFH frame, waiting for room.
-func (l *link) writeFrame(frame []byte) error {
-	l.wbusy.Store(1)
-	defer l.wbusy.Store(0)
+// writable checks a frame about to be written and the session's state.
+// The caller holds wbusy.
+func (l *link) writable(frame []byte) error {
 	if l.closed.Load() {
 		return ErrClosed
 	}
@@ -170,6 +176,27 @@ func (l *link) writeFrame(frame []byte) error {
 	}
 	if l.state.Load()&l.peerClosed != 0 {
 		return ErrPeerClosed
+	}
+	return nil
+}
+
+// tryWriteFrame writes one SOFH frame if the ring has room now; it
+// returns false (and no error) when it has not.
+func (l *link) tryWriteFrame(frame []byte) (bool, error) {
+	l.wbusy.Store(1)
+	defer l.wbusy.Store(0)
+	if err := l.writable(frame); err != nil {
+		return false, err
+	}
+	return l.tx.tryWrite(frame)
+}
+
+// writeFrame writes one SOFH frame, waiting for room.
+func (l *link) writeFrame(frame []byte) error {
+	l.wbusy.Store(1)
+	defer l.wbusy.Store(0)
+	if err := l.writable(frame); err != nil {
+		return err
 	}
 	for attempt := 0; ; attempt++ {
 		ok, err := l.tx.tryWrite(frame)
@@ -213,6 +240,43 @@ func (l *link) readFrame(buf []byte) (sbe.Frame, int, error) {
 			return sbe.Frame{}, 0, err
 		}
 	}
+}
+
+// tryReadFrame is readFrame without the wait: ok is false (with a nil
+// error) when no frame is queued now and the session is still up. An
+// empty ring also looks at the peer's close flag (one atomic load) and,
+// every tryDeadProbeEvery empty calls, probes the peer's pid (a system
+// call), so that a caller polling in a loop learns of a closed or dead
+// peer, after draining its frames, as a blocked reader does.
+func (l *link) tryReadFrame(buf []byte) (sbe.Frame, int, bool, error) {
+	l.rbusy.Store(1)
+	defer l.rbusy.Store(0)
+	if l.closed.Load() {
+		return sbe.Frame{}, 0, false, ErrClosed
+	}
+	rec, err := l.rx.peek()
+	if err != nil {
+		return sbe.Frame{}, 0, false, err
+	}
+	if rec == nil {
+		l.tryEmpty++
+		cerr := l.check(l.tryEmpty%tryDeadProbeEvery == 0)
+		if cerr == nil {
+			return sbe.Frame{}, 0, false, nil
+		}
+		if errors.Is(cerr, ErrClosed) {
+			return sbe.Frame{}, 0, false, cerr
+		}
+		// The peer wrote before it closed or died: drain first.
+		if rec, err = l.rx.peek(); err != nil {
+			return sbe.Frame{}, 0, false, err
+		}
+		if rec == nil {
+			return sbe.Frame{}, 0, false, cerr
+		}
+	}
+	f, n, err := l.parse(rec, buf)
+	return f, n, n > 0, err
 }
 
 // parse copies the peeked record rec into buf, releases it and validates

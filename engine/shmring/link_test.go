@@ -359,6 +359,24 @@ func TestHelperPeer(t *testing.T) {
 		_, _, err = c.ReadFrame(make([]byte, 100))
 		fmt.Println("ERROR hang ended:", err)
 		os.Exit(1)
+	case "serve-die": // write one verdict, then wait to be killed
+		e, err := Listen(path, Config{})
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		fmt.Println("listening")
+		if err := e.Accept(context.Background()); err != nil {
+			os.Exit(1)
+		}
+		v := verdictFor(&sbe.OrderCheck{ReqID: 9})
+		if err := e.WriteFrame(v.AppendFrame(nil)); err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		fmt.Println("wrote")
+		time.Sleep(time.Minute)
+		os.Exit(1)
 	case "echo": // echo server for the cross-process benchmark
 		e, err := Listen(path, Config{})
 		if err != nil {

@@ -19,6 +19,12 @@
 // lateness. Requests whose intended time falls in the warm-up are sent and
 // answered but not recorded.
 //
+// Each session normally has a receiver goroutine beside the one sender.
+// When every session is a Poller (ShmTarget with Direct), Run starts none:
+// the sender polls every session while it waits for the next intended send
+// time and after the last send, with the same accounting, so the whole load
+// generator is one goroutine and never hands a reply to another processor.
+//
 // # Closed loop
 //
 // RunMax keeps Options.InflightMax pipelined checks in flight on each of
@@ -38,7 +44,8 @@
 // # Transports
 //
 // TCPTarget speaks the binary SBE protocol through engine/verdict/client;
-// ShmTarget the same messages over the shared-memory rings; HTTPTarget posts
+// ShmTarget the same messages over the shared-memory rings (by default a
+// client.Conn per session; with Direct a polled client.Direct); HTTPTarget posts
 // single-order JSON to /v1/check (and /v1/fills) over keep-alive
 // connections with fasthttp's client.
 package loadgen

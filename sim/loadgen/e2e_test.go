@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,9 +56,9 @@ func checkResponsive(t *testing.T, s *loadgentest.Servers) {
 // of accepts and rejects, and the servers stay responsive.
 func TestOpenLoopTransports(t *testing.T) {
 	s := loadgentest.Start(t)
-	for _, tr := range []string{"tcp", "shm", "http"} {
+	for _, tr := range []string{"tcp", "shm", "shm-direct", "http"} {
 		t.Run(tr, func(t *testing.T) {
-			res, err := Run(context.Background(), target(t, s, tr), Options{Rate: 4000, Poisson: tr == "tcp", Seed: 5,
+			res, err := Run(context.Background(), target(t, s, tr), Options{Rate: 4000, Poisson: tr != "shm", Seed: 5,
 				Warmup: 200 * time.Millisecond, Duration: 800 * time.Millisecond, Conns: 2, Mix: bookMix()})
 			if err != nil {
 				t.Fatal(err)
@@ -66,7 +67,7 @@ func TestOpenLoopTransports(t *testing.T) {
 			if res.Accepts == 0 || res.Rejects == 0 || res.Reasons["UNKNOWN_INSTRUMENT"] == 0 || res.Reasons["INSUFFICIENT_MARGIN"] == 0 {
 				t.Fatalf("verdict mix %d accepts %d rejects %v", res.Accepts, res.Rejects, res.Reasons)
 			}
-			if res.Lag == nil || res.Transport != tr || res.Host.NumCPU == 0 {
+			if res.Lag == nil || res.Transport != strings.TrimSuffix(tr, "-direct") || res.Host.NumCPU == 0 {
 				t.Fatalf("result metadata %+v", res)
 			}
 			checkResponsive(t, s)
@@ -78,7 +79,7 @@ func TestOpenLoopTransports(t *testing.T) {
 // memory.
 func TestMaxPipelined(t *testing.T) {
 	s := loadgentest.Start(t)
-	for _, tr := range []string{"tcp", "shm"} {
+	for _, tr := range []string{"tcp", "shm", "shm-direct"} {
 		t.Run(tr, func(t *testing.T) {
 			res, err := RunMax(context.Background(), target(t, s, tr), Options{Conns: 2, InflightMax: 64,
 				Warmup: 100 * time.Millisecond, Duration: 400 * time.Millisecond, Mix: bookMix(), Seed: 1})
@@ -165,4 +166,36 @@ func TestDialFailures(t *testing.T) {
 	if err != nil || res.Errors != res.Sent || res.ErrorCodes["http:401"] != res.Sent || res.Latency.Count != 0 {
 		t.Fatalf("bad http token: %+v %v", res, err)
 	}
+}
+
+// TestOpenLoopShmDirectPolled: an open-loop run over shm direct sessions is
+// polled by its sender (no receiver goroutines), and at 20k checks/s over
+// two sessions every request is answered, correctly, and timed.
+func TestOpenLoopShmDirectPolled(t *testing.T) {
+	s := loadgentest.Start(t)
+	tgt := target(t, s, "shm-direct")
+	opts := Options{Rate: 20_000, Duration: time.Second, Conns: 2, Mix: bookMix()}
+	if err := opts.fill(false, false); err != nil {
+		t.Fatal(err)
+	}
+	r, err := start(context.Background(), tgt, opts, "open", KindCheck, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	polled := r.polled
+	r.close()
+	if !polled {
+		t.Fatal("shm direct sessions were not polled")
+	}
+	opts.Warmup = 100 * time.Millisecond
+	opts.Duration = 400 * time.Millisecond
+	res, err := Run(context.Background(), tgt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, res)
+	if res.Accepts == 0 || res.Rejects == 0 || res.Lag == nil || res.Lag.P50Ns < 0 {
+		t.Fatalf("verdicts %d/%d lag %+v", res.Accepts, res.Rejects, res.Lag)
+	}
+	checkResponsive(t, s)
 }

@@ -24,6 +24,8 @@ func target(tb testing.TB, s *loadgentest.Servers, name string) Target {
 		return &TCPTarget{Addr: s.TCPAddr, Token: loadgentest.Token}
 	case "shm":
 		return &ShmTarget{Dir: s.ShmDir, Token: loadgentest.Token}
+	case "shm-direct":
+		return &ShmTarget{Dir: s.ShmDir, Token: loadgentest.Token, Direct: true}
 	case "http":
 		return &HTTPTarget{URL: s.HTTPURL, Token: loadgentest.Token}
 	}

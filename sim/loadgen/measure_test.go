@@ -46,11 +46,15 @@ func TestMeasure(t *testing.T) {
 		{"tcp open 100k", Run, "tcp", open(100_000, 1)},
 		{"shm open 10k", Run, "shm", open(10_000, 1)},
 		{"shm open 100k", Run, "shm", open(100_000, 1)},
+		{"shm-direct open 10k", Run, "shm-direct", open(10_000, 1)},
+		{"shm-direct open 100k", Run, "shm-direct", open(100_000, 1)},
+		{"shm-direct open 200k", Run, "shm-direct", open(200_000, 1)},
 		{"http open 5k", Run, "http", open(5_000, 4)},
 		{"http open 20k", Run, "http", open(20_000, 4)},
 		{"tcp max 1x64", RunMax, "tcp", closed(1, 64, bookMix())},
 		{"tcp max 2x256", RunMax, "tcp", closed(2, 256, bookMix())},
 		{"shm max 1x64", RunMax, "shm", closed(1, 64, bookMix())},
+		{"shm-direct max 1x64", RunMax, "shm-direct", closed(1, 64, bookMix())},
 		{"tcp fills w1", RunFills, "tcp", closed(1, 1, fillMix)},
 		{"tcp fills w16", RunFills, "tcp", closed(16, 1, fillMix)},
 		{"tcp fills w64", RunFills, "tcp", closed(64, 1, fillMix)},
@@ -66,7 +70,8 @@ func TestMeasure(t *testing.T) {
 				r.name, res.AchievedRate, res.Latency.P50, res.Latency.P99, res.Latency.P999, res.Latency.Max,
 				res.Sent, res.Lost, res.Errors, res.ErrorCodes, res.Mismatches)
 			if res.Lag != nil {
-				t.Logf("%s: sender lag: late %d, max behind %d ns, p99 %d ns", r.name, res.Lag.Late, res.Lag.MaxBehindNs, res.Lag.P99Ns)
+				t.Logf("%s: sender lag: late %d, max behind %d ns, p50 %d ns, p99 %d ns, p99.9 %d ns", r.name, res.Lag.Late,
+					res.Lag.MaxBehindNs, res.Lag.P50Ns, res.Lag.P99Ns, res.Lag.P999Ns)
 			}
 			t.Logf("%s", b)
 		})

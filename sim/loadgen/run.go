@@ -164,7 +164,10 @@ type lane struct {
 	sent         uint64
 	measuredSent uint64
 
-	// Receiver-owned.
+	// poller is sess as a Poller when the run is polled (nil otherwise).
+	poller Poller
+
+	// Receiver-owned (the sender's, when the run is polled).
 	rec     *latency.Recorder
 	st      laneStats
 	recvErr error
@@ -332,9 +335,15 @@ type run struct {
 	lanes  []*lane
 	ctx    context.Context
 	cancel context.CancelFunc
+	// polled: the sender polls every lane (each a Poller); no receivers.
+	polled bool
+	rep    Reply // the polling sender's reply buffer
 }
 
-func start(ctx context.Context, t Target, opts Options, mode string, kind Kind) (*run, error) {
+// start opens the run's sessions and starts a receiver per lane, unless
+// poll is set and every session is a Poller: then the run is polled
+// (r.polled) and has no receivers.
+func start(ctx context.Context, t Target, opts Options, mode string, kind Kind, poll bool) (*run, error) {
 	ht, isHTTP := t.(*HTTPTarget)
 	if isHTTP && ht.QueueMax < opts.InflightMax {
 		// The session's queue must hold the whole window.
@@ -352,8 +361,20 @@ func start(ctx context.Context, t Target, opts Options, mode string, kind Kind) 
 		}
 		r.lanes = append(r.lanes, newLane(s, kind, opts.InflightMax, isHTTP))
 	}
-	for _, l := range r.lanes {
-		go l.receive(r.ctx, opts.Clock)
+	if poll {
+		r.polled = true
+		for _, l := range r.lanes {
+			if l.poller, poll = l.sess.(Poller); !poll {
+				r.polled = false
+				break
+			}
+		}
+	}
+	if !r.polled {
+		for _, l := range r.lanes {
+			l.poller = nil
+			go l.receive(r.ctx, opts.Clock)
+		}
 	}
 	return r, nil
 }
@@ -364,6 +385,9 @@ func (r *run) close() {
 	for _, l := range r.lanes {
 		_ = l.sess.Close()
 	}
+	if r.polled {
+		return
+	}
 	for _, l := range r.lanes {
 		<-l.done
 	}
@@ -372,6 +396,10 @@ func (r *run) close() {
 // drain waits until every lane's window is empty, its receiver has ended
 // (nothing more can arrive), or DrainTimeout has passed.
 func (r *run) drain() {
+	if r.polled {
+		r.drainPolled()
+		return
+	}
 	deadline := time.Now().Add(r.opts.DrainTimeout)
 	tick := time.NewTicker(100 * time.Microsecond)
 	defer tick.Stop()
@@ -469,9 +497,12 @@ func Run(ctx context.Context, t Target, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	r, err := start(ctx, t, opts, "open", KindCheck)
+	r, err := start(ctx, t, opts, "open", KindCheck, true)
 	if err != nil {
 		return Result{}, err
+	}
+	if r.polled {
+		return runPolled(r, sched, gen)
 	}
 	clock := opts.Clock
 	lag := latency.NewRecorder()
@@ -535,11 +566,19 @@ func Run(ctx context.Context, t Target, opts Options) (Result, error) {
 	if err := r.flushAll(); aborted == nil {
 		aborted = err
 	}
+	res := r.openResult(aborted, lag, late, maxBehind)
+	return res, resultErr(res)
+}
+
+// openResult closes an open-loop run and assembles its result, with the
+// sender's lag.
+func (r *run) openResult(aborted error, lag *latency.Recorder, late uint64, maxBehind int64) Result {
+	opts := &r.opts
 	res := r.result(int64(opts.Duration), aborted)
 	res.Rate, res.Poisson = opts.Rate, opts.Poisson
-	res.Lag = &Lag{Late: late, ThresholdNs: lateNs, MaxBehindNs: maxBehind, P50Ns: lag.Percentile(50),
+	res.Lag = &Lag{Late: late, ThresholdNs: int64(opts.LateThreshold), MaxBehindNs: maxBehind, P50Ns: lag.Percentile(50),
 		P99Ns: lag.Percentile(99), P999Ns: lag.Percentile(99.9)}
-	return res, resultErr(res)
+	return res
 }
 
 func (r *run) flushAll() error {
@@ -593,7 +632,7 @@ func runClosed(ctx context.Context, t Target, opts Options, mode string, kind Ki
 		}
 		gens[i] = g
 	}
-	r, err := start(ctx, t, opts, mode, kind)
+	r, err := start(ctx, t, opts, mode, kind, false)
 	if err != nil {
 		return Result{}, err
 	}

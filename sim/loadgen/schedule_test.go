@@ -103,16 +103,27 @@ func TestOpenLoopStallIsQueueing(t *testing.T) {
 		stall    = int64(50 * time.Millisecond)
 		stallAt  = 100
 	)
-	for _, stalled := range []bool{false, true} {
+	for _, c := range []struct{ stalled, polled bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		stalled := c.stalled
 		clk := &fakeClock{}
-		tgt := &stallTarget{clock: clk, serviceNs: service, stallAt: stallAt, stallNs: stall}
+		st := stallTarget{clock: clk, serviceNs: service, stallAt: stallAt, stallNs: stall}
 		if !stalled {
-			tgt.stallAt = 0
+			st.stallAt = 0
+		}
+		// The polled target also refuses every 7th request a few times
+		// (ErrSendFull), which costs no time.
+		pt := &pollTarget{stallTarget: st, refuseEvery: 7}
+		var tgt Target = &st
+		if c.polled {
+			tgt = pt
 		}
 		res, err := Run(context.Background(), tgt, Options{Rate: 1000, Duration: time.Second, Mix: testMix(), Clock: clk,
 			Seed: 3, InflightMax: 4})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if c.polled && (pt.recvCalls.Load() != 0 || pt.refused.Load() == 0) {
+			t.Fatalf("polled run: %d Recv calls, %d refusals", pt.recvCalls.Load(), pt.refused.Load())
 		}
 		// The model: a single server, sends in schedule order.
 		var lats []int64

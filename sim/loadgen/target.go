@@ -139,6 +139,12 @@ func (s *sbeSession) Recv(ctx context.Context, out *Reply) error {
 	if err != nil {
 		return err
 	}
+	replyOf(&r, out)
+	return nil
+}
+
+// replyOf converts a verdict client's response to a Reply.
+func replyOf(r *client.Response, out *Reply) {
 	*out = Reply{ReqID: r.ReqID}
 	switch r.TemplateID {
 	case sbe.VerdictTemplateID:
@@ -152,7 +158,6 @@ func (s *sbeSession) Recv(ctx context.Context, out *Reply) error {
 	case sbe.ErrorTemplateID:
 		out.Failed, out.Code = true, uint16(r.Error.Code)
 	}
-	return nil
 }
 
 // Close implements Session.

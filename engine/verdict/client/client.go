@@ -18,6 +18,10 @@
 // MarginNotice pushes arrive on Notices(); when that channel is full a notice
 // is dropped and counted (NoticesDropped), so a slow notice reader never
 // stalls responses.
+//
+// DialShmDirect is the low-latency alternative over shared memory: a
+// *Direct has no goroutines of its own; its caller writes requests with
+// Send and polls for responses and notices with Poll, on one goroutine.
 package client
 
 import (
@@ -80,6 +84,8 @@ func (e *ServerError) Error() string {
 }
 
 // Response is one response frame: TemplateID says which field is set.
+// Notice is set only by Direct.Poll, which returns MarginNotice pushes
+// (ReqID 0) in line with responses; a Conn delivers them on Notices.
 type Response struct {
 	TemplateID uint16
 	ReqID      uint64
@@ -87,6 +93,7 @@ type Response struct {
 	Status     sbe.AccountStatus
 	Ack        sbe.Ack
 	Error      sbe.Error
+	Notice     sbe.MarginNotice
 }
 
 // Err returns the response's error: a *ServerError for an Error frame or a
@@ -186,19 +193,34 @@ func prepare(token string, opts Options) (Options, error) {
 	return opts, nil
 }
 
-// login sends Login over tr, reads the answer and starts the reader; ctx
-// bounds the exchange (tr is closed when it is done first). tr is closed
-// on failure.
+// login logs in over tr (see handshake) and starts the reader. tr is
+// closed on failure.
 func login(ctx context.Context, tr transport, token string, opts Options) (*Conn, error) {
-	stop := context.AfterFunc(ctx, func() { _ = tr.close() })
 	buf := make([]byte, opts.FrameBytesMax)
-	fail := func(err error) (*Conn, error) {
+	sessionID, err := handshake(ctx, tr, token, buf)
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{tr: tr, sessionID: sessionID,
+		wbuf: make([]byte, 0, sbe.MessageFrameBytesMax), pending: map[uint64]chan Response{},
+		recv: make(chan Response, opts.RecvMax), notices: make(chan sbe.MarginNotice, opts.NoticesMax),
+		done: make(chan struct{})}
+	go c.readLoop(buf)
+	return c, nil
+}
+
+// handshake sends Login over tr and reads the answer into buf, returning
+// the session id; ctx bounds the exchange (tr is closed when it is done
+// first). tr is closed on failure.
+func handshake(ctx context.Context, tr transport, token string, buf []byte) (uint64, error) {
+	stop := context.AfterFunc(ctx, func() { _ = tr.close() })
+	fail := func(err error) (uint64, error) {
 		stop()
 		_ = tr.close()
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return 0, ctx.Err()
 		}
-		return nil, err
+		return 0, err
 	}
 	var lg sbe.Login
 	copy(lg.Token[:], token)
@@ -228,14 +250,9 @@ func login(ctx context.Context, tr transport, token string, opts Options) (*Conn
 	}
 	if !stop() {
 		_ = tr.close()
-		return nil, ctx.Err()
+		return 0, ctx.Err()
 	}
-	c := &Conn{tr: tr, sessionID: ack.SessionID,
-		wbuf: make([]byte, 0, sbe.MessageFrameBytesMax), pending: map[uint64]chan Response{},
-		recv: make(chan Response, opts.RecvMax), notices: make(chan sbe.MarginNotice, opts.NoticesMax),
-		done: make(chan struct{})}
-	go c.readLoop(buf)
-	return c, nil
+	return ack.SessionID, nil
 }
 
 // SessionID returns the id the server gave this session.
@@ -271,6 +288,33 @@ func (c *Conn) shut(err error) {
 	})
 }
 
+// decodeResponse decodes a validated server frame into r (every field
+// but the decoded one is left as it was). A template the server may not
+// send fails with ErrProtocol.
+func decodeResponse(f sbe.Frame, r *Response) error {
+	r.TemplateID = f.Header.TemplateID
+	switch r.TemplateID {
+	case sbe.VerdictTemplateID:
+		_ = r.Verdict.DecodeBlock(f.Block)
+		r.ReqID = r.Verdict.ReqID
+	case sbe.AccountStatusTemplateID:
+		_ = r.Status.DecodeBlock(f.Block)
+		r.ReqID = r.Status.ReqID
+	case sbe.AckTemplateID:
+		_ = r.Ack.DecodeBlock(f.Block)
+		r.ReqID = r.Ack.ReqID
+	case sbe.ErrorTemplateID:
+		_ = r.Error.DecodeBlock(f.Block)
+		r.ReqID = r.Error.ReqID
+	case sbe.MarginNoticeTemplateID:
+		_ = r.Notice.DecodeBlock(f.Block)
+		r.ReqID = 0
+	default:
+		return fmt.Errorf("%w: template %d from server", ErrProtocol, r.TemplateID)
+	}
+	return nil
+}
+
 func (c *Conn) readLoop(buf []byte) {
 	defer close(c.notices)
 	defer close(c.recv)
@@ -281,26 +325,14 @@ func (c *Conn) readLoop(buf []byte) {
 			return
 		}
 		var r Response
-		r.TemplateID = f.Header.TemplateID
-		switch r.TemplateID {
-		case sbe.VerdictTemplateID:
-			_ = r.Verdict.DecodeBlock(f.Block)
-			r.ReqID = r.Verdict.ReqID
-		case sbe.AccountStatusTemplateID:
-			_ = r.Status.DecodeBlock(f.Block)
-			r.ReqID = r.Status.ReqID
-		case sbe.AckTemplateID:
-			_ = r.Ack.DecodeBlock(f.Block)
-			r.ReqID = r.Ack.ReqID
-		case sbe.ErrorTemplateID:
-			_ = r.Error.DecodeBlock(f.Block)
-			r.ReqID = r.Error.ReqID
-		case sbe.MarginNoticeTemplateID:
-			var n sbe.MarginNotice
-			_ = n.DecodeBlock(f.Block)
+		if err := decodeResponse(f, &r); err != nil {
+			c.shut(err)
+			return
+		}
+		if r.TemplateID == sbe.MarginNoticeTemplateID {
 			idle := len(c.notices) == 0 // its reader may be parked
 			select {
-			case c.notices <- n:
+			case c.notices <- r.Notice:
 				if idle {
 					c.tr.yield()
 				}
@@ -308,9 +340,6 @@ func (c *Conn) readLoop(buf []byte) {
 				c.noticesDropped.Add(1)
 			}
 			continue
-		default:
-			c.shut(fmt.Errorf("%w: template %d from server", ErrProtocol, r.TemplateID))
-			return
 		}
 		if r.ReqID&callerReqIDBit != 0 {
 			c.pmu.Lock()

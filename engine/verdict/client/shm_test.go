@@ -13,7 +13,7 @@ import (
 	"github.com/ballast-risk/ballast/engine/verdict/client"
 )
 
-func startShm(t *testing.T, s *svc, slots int) string {
+func startShm(t testing.TB, s *svc, slots int) string {
 	t.Helper()
 	srv, err := verdict.NewServer(verdict.Config{Tokens: map[string]string{"t": "admin"}, NoticeInterval: time.Millisecond}, s)
 	if err != nil {

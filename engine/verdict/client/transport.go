@@ -112,6 +112,17 @@ func DialShm(ctx context.Context, dir, token string, opts Options) (*Conn, error
 	if err != nil {
 		return nil, err
 	}
+	sc, err := claimShmSlot(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return login(ctx, &shmTransport{c: sc}, token, opts)
+}
+
+// claimShmSlot attaches to the first free slot file matching
+// ShmSlotPattern in dir, skipping slots another client holds and ones the
+// server is re-creating (busy, closed, dead or half-written files).
+func claimShmSlot(ctx context.Context, dir string) (*shmring.Conn, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, ShmSlotPattern))
 	if err != nil {
 		return nil, err
@@ -129,7 +140,7 @@ func DialShm(ctx context.Context, dir, token string, opts Options) (*Conn, error
 			}
 			continue
 		}
-		return login(ctx, &shmTransport{c: sc}, token, opts)
+		return sc, nil
 	}
 	if other != nil {
 		return nil, fmt.Errorf("%w in %s (%d slots; last error: %w)", ErrNoShmSlot, dir, len(paths), other)
