@@ -51,6 +51,11 @@ func TestParseIOMMUInfo(t *testing.T) {
 	if info.Covers(1<<48-4096, 8192) || info.Covers(iova, 0) || info.Covers(^uint64(0)-4095, 8192) {
 		t.Error("range past the end, empty or wrapping reported usable")
 	}
+	// The top of the 64-bit space is addressable when a range reaches it.
+	top := IOMMUInfo{Ranges: []IOVARange{{^uint64(0) - 4095, ^uint64(0)}}}
+	if !top.Covers(^uint64(0), 1) || !top.Covers(^uint64(0)-4095, 4096) || top.Covers(^uint64(0)-4095, 4097) {
+		t.Error("a range ending at the top of the address space")
+	}
 	if !(IOMMUInfo{}).Covers(iova, 4096) {
 		t.Error("no reported ranges must mean usable")
 	}

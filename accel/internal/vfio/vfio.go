@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"unsafe"
@@ -144,13 +145,15 @@ type IOMMUInfo struct {
 
 // Covers reports whether [iova, iova+size) lies in one usable window.
 func (i IOMMUInfo) Covers(iova, size uint64) bool {
-	if size == 0 || iova+size < iova {
+	// The window's last byte, iova+size-1, may be the top of the 64-bit
+	// space (ranges are inclusive); only beyond it does it wrap.
+	if size == 0 || size-1 > math.MaxUint64-iova {
 		return false
 	}
 	if len(i.Ranges) == 0 {
 		return true
 	}
-	last := iova + size - 1
+	last := iova + (size - 1)
 	for _, r := range i.Ranges {
 		if iova >= r.Start && last <= r.End {
 			return true
