@@ -17,18 +17,17 @@ import (
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
+	"github.com/ballast-risk/ballast/engine/enginetest"
 	"github.com/ballast-risk/ballast/engine/httpapi"
-	"github.com/ballast-risk/ballast/engine/instrument"
 	"github.com/ballast-risk/ballast/engine/journal"
 	"github.com/ballast-risk/ballast/engine/kernel"
 	"github.com/ballast-risk/ballast/engine/sbe"
 	"github.com/ballast-risk/ballast/engine/verdict"
 )
 
-// The engine's test book (engine/testdata; engine/internal/testbook is not
-// importable from cmd/): accounts 1001, 1002 of acme, 2001, 2002 of beta,
-// 3001 of gamma.
-var testAsOf = time.Date(2026, 11, 20, 21, 0, 0, 0, time.UTC)
+// The engine's test book (engine/enginetest): accounts 1001, 1002 of acme,
+// 2001, 2002 of beta, 3001 of gamma, valued at testAsOf.
+var testAsOf = enginetest.AsOf
 
 const (
 	tokAdmin = "adm-secret"
@@ -60,23 +59,7 @@ const sweepInterval = 10 * time.Millisecond
 
 func newFixture(t *testing.T, who notices) *fixture {
 	t.Helper()
-	dir := filepath.Join("..", "..", "engine", "testdata")
-	data, err := os.ReadFile(filepath.Join(dir, "master.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := instrument.Parse(data, testAsOf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adata, err := os.ReadFile(filepath.Join(dir, "accounts.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := account.Parse(adata, m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, set := enginetest.Book(t)
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)

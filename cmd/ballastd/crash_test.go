@@ -43,6 +43,13 @@ func startChild(t *testing.T, data string, extra ...string) *child {
 	args := append([]string{"--data=" + data, "--http=127.0.0.1:0", "--sbe=127.0.0.1:0", "--shm=",
 		"--log-format=json", "--token=admin=" + crashToken, "--scenarios=2000", "--epoch-every=200ms",
 		"--msg-rate=5000", "--stats-every=1h"}, extra...)
+	return spawnChild(t, args)
+}
+
+// spawnChild runs the test binary as ballastd with args (the log must be
+// JSON) and waits for its SBE and HTTP listeners.
+func spawnChild(t *testing.T, args []string) *child {
+	t.Helper()
 	c := &child{cmd: exec.Command(os.Args[0], args...), exited: make(chan struct{})}
 	c.cmd.Env = append(os.Environ(), childEnv+"=1")
 	stderr, err := c.cmd.StderrPipe()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -32,56 +30,7 @@ type reloadChild struct {
 // listeners (the log must be JSON).
 func startConfigChild(t *testing.T, args ...string) *reloadChild {
 	t.Helper()
-	c := &child{cmd: exec.Command(os.Args[0], args...), exited: make(chan struct{})}
-	c.cmd.Env = append(os.Environ(), childEnv+"=1")
-	stderr, err := c.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addrs := make(chan [2]string, 1)
-	go func() {
-		defer close(c.exited)
-		var sbeA, httpA string
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			c.logMu.Lock()
-			c.log.WriteString(line + "\n")
-			c.logMu.Unlock()
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) != nil {
-				continue
-			}
-			switch m["msg"] {
-			case "verdict server listening (SBE over TCP)":
-				sbeA, _ = m["addr"].(string)
-			case "HTTP API listening":
-				httpA, _ = m["url"].(string)
-			}
-			if sbeA != "" && httpA != "" {
-				addrs <- [2]string{sbeA, httpA}
-				sbeA = ""
-			}
-		}
-		c.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		c.cmd.Process.Kill()
-		<-c.exited
-	})
-	select {
-	case a := <-addrs:
-		c.sbeAddr, c.httpAddr = a[0], a[1]
-	case <-c.exited:
-		t.Fatalf("ballastd exited at start-up; log:\n%s", c.logText())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("ballastd did not start; log:\n%s", c.logText())
-	}
-	return &reloadChild{child: c, t: t}
+	return &reloadChild{child: spawnChild(t, args), t: t}
 }
 
 // lines returns the JSON log lines with message msg.

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ballast-risk/ballast/engine"
-	"github.com/ballast-risk/ballast/engine/internal/testbook"
+	"github.com/ballast-risk/ballast/engine/enginetest"
 	"github.com/ballast-risk/ballast/engine/margin"
 )
 
@@ -101,7 +101,7 @@ func compareAccounts(t *testing.T, got, want Accounts) {
 }
 
 func TestAccountsSummaryEngine(t *testing.T) {
-	e := testbook.Engine(t)
+	e := enginetest.Engine(t)
 	// Before the first epoch every requirement is unknown to the engine's
 	// margin model; the summary must still count every account.
 	a, err := AccountsSummary(e, WorstMax)
@@ -286,7 +286,7 @@ func BenchmarkAccountsSummary(b *testing.B) {
 }
 
 func BenchmarkAccountsSummaryEngine(b *testing.B) {
-	e := testbook.Engine(b)
+	e := enginetest.Engine(b)
 	if _, err := e.RunEpoch(context.Background()); err != nil {
 		b.Fatal(err)
 	}

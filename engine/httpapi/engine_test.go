@@ -8,14 +8,14 @@ import (
 	"testing"
 
 	"github.com/ballast-risk/ballast/engine"
-	"github.com/ballast-risk/ballast/engine/internal/testbook"
+	"github.com/ballast-risk/ballast/engine/enginetest"
 	"github.com/ballast-risk/ballast/engine/journal"
 	"github.com/ballast-risk/ballast/engine/sbe"
 	"github.com/ballast-risk/ballast/engine/verdict"
 )
 
-// newEngine builds the engine package's test book (engine/internal/testbook).
-func newEngine(t testing.TB) *engine.Engine { return testbook.Engine(t) }
+// newEngine builds the engine package's test book (engine/enginetest).
+func newEngine(t testing.TB) *engine.Engine { return enginetest.Engine(t) }
 
 type engineHarness struct {
 	*harness

@@ -16,7 +16,7 @@ import (
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
-	"github.com/ballast-risk/ballast/engine/internal/testbook"
+	"github.com/ballast-risk/ballast/engine/enginetest"
 	"github.com/ballast-risk/ballast/engine/journal"
 	"github.com/ballast-risk/ballast/engine/sbe"
 )
@@ -44,9 +44,9 @@ func newDurable(t *testing.T) *durableFixture {
 // open builds a fresh engine and service over the directory, restoring it.
 func (f *durableFixture) open() RestoreInfo {
 	f.t.Helper()
-	f.eng = testbook.EngineWith(f.t, func(c *engine.Config) {
+	f.eng = enginetest.EngineWith(f.t, func(c *engine.Config) {
 		v, err := attest.NewVerifier(attest.Config{Keys: map[string]ed25519.PublicKey{"custodian-a": f.pub},
-			Now: func() time.Time { return testbook.AsOf }, ValidityMax: 30 * 24 * time.Hour})
+			Now: func() time.Time { return enginetest.AsOf }, ValidityMax: 30 * 24 * time.Hour})
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -77,7 +77,7 @@ func (f *durableFixture) restart() RestoreInfo {
 
 func (f *durableFixture) statement(acct uint64, value int64, nonce uint64, issued time.Duration) attest.Signed {
 	return attest.Sign(f.priv, attest.Statement{Account: acct, Value: value, Asset: "T-bills",
-		IssuedAt: testbook.AsOf.Add(issued), ValidUntil: testbook.AsOf.Add(issued + 48*time.Hour),
+		IssuedAt: enginetest.AsOf.Add(issued), ValidUntil: enginetest.AsOf.Add(issued + 48*time.Hour),
 		Nonce: nonce, Attestor: "custodian-a"})
 }
 
@@ -242,7 +242,7 @@ func TestRestoreRefusesUnknownRecords(t *testing.T) {
 	}
 	f.j.Close()
 	f.j = openJournal(t, f.dir)
-	svc, err := NewEngineService(testbook.Engine(t), f.j, 0)
+	svc, err := NewEngineService(enginetest.Engine(t), f.j, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestRestoreRefusesUnknownRecords(t *testing.T) {
 	if err := j.WriteSnapshot(seq, byteWriterTo(data)); err != nil {
 		t.Fatal(err)
 	}
-	svc, err = NewEngineService(testbook.Engine(t), j, 0)
+	svc, err = NewEngineService(enginetest.Engine(t), j, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,13 @@ package itchgen_test
 import (
 	"context"
 	"math"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/account"
-	"github.com/ballast-risk/ballast/engine/instrument"
+	"github.com/ballast-risk/ballast/engine/enginetest"
 	"github.com/ballast-risk/ballast/engine/kernel"
 	"github.com/ballast-risk/ballast/engine/margin"
 	"github.com/ballast-risk/ballast/feedhandler/itch"
@@ -20,7 +18,7 @@ import (
 )
 
 // asOf is the engine test book's valuation time.
-var asOf = time.Date(2026, 11, 20, 21, 0, 0, 0, time.UTC)
+var asOf = enginetest.AsOf
 
 // bookEngine builds an engine over the engine package's test book
 // (engine/testdata: AAA at 100 on ITCH "AAA", BBB at 50 on "BBBX"; accounts
@@ -28,23 +26,7 @@ var asOf = time.Date(2026, 11, 20, 21, 0, 0, 0, time.UTC)
 // reference backend, its clock read from clk (Unix nanoseconds).
 func bookEngine(t *testing.T, clk *atomic.Int64) *engine.Engine {
 	t.Helper()
-	dir := filepath.Join("..", "..", "engine", "testdata")
-	data, err := os.ReadFile(filepath.Join(dir, "master.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := instrument.Parse(data, asOf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adata, err := os.ReadFile(filepath.Join(dir, "accounts.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := account.Parse(adata, m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, set := enginetest.Book(t)
 	cfg := engine.DefaultConfig(&kernel.Reference{})
 	cfg.Scenarios = 2000
 	cfg.Now = func() time.Time { return time.Unix(0, clk.Load()).UTC() }

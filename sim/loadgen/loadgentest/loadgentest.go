@@ -7,16 +7,13 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/ballast-risk/ballast/engine"
-	"github.com/ballast-risk/ballast/engine/account"
+	"github.com/ballast-risk/ballast/engine/enginetest"
 	"github.com/ballast-risk/ballast/engine/httpapi"
-	"github.com/ballast-risk/ballast/engine/instrument"
 	"github.com/ballast-risk/ballast/engine/journal"
 	"github.com/ballast-risk/ballast/engine/kernel"
 	"github.com/ballast-risk/ballast/engine/verdict"
@@ -26,7 +23,7 @@ import (
 // 2001, 2002 (beta), 3001 (gamma); instruments 1 to 7.
 var (
 	// AsOf is the book's valuation time and the engine's fixed clock.
-	AsOf = time.Date(2026, 11, 20, 21, 0, 0, 0, time.UTC)
+	AsOf = enginetest.AsOf
 	// Accounts are the book's accounts.
 	Accounts = []uint64{1001, 1002, 2001, 2002, 3001}
 	// Instruments are the book's instruments.
@@ -40,27 +37,7 @@ const Token = "loadgen-admin"
 // scenarios) with a fixed clock, fresh marks and one epoch run.
 func Engine(tb testing.TB) *engine.Engine {
 	tb.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		tb.Fatal("loadgentest: cannot locate engine/testdata")
-	}
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "engine", "testdata")
-	data, err := os.ReadFile(filepath.Join(dir, "master.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	m, err := instrument.Parse(data, AsOf)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	adata, err := os.ReadFile(filepath.Join(dir, "accounts.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	set, err := account.Parse(adata, m)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	m, set := enginetest.Book(tb)
 	cfg := engine.DefaultConfig(&kernel.Reference{})
 	cfg.Scenarios = 500
 	cfg.Now = func() time.Time { return AsOf }

@@ -1,8 +1,9 @@
-// Package testbook builds the engine package's test book (engine/testdata:
+// Package enginetest builds the engine package's test book (engine/testdata:
 // accounts 1001, 1002 of firm acme, 2001, 2002 of beta, 3001 of gamma) for
-// the tests of the packages that serve the engine (engine/verdict,
-// engine/httpapi).
-package testbook
+// the tests of the packages around the engine (engine/verdict,
+// engine/httpapi, engine/dashboard, sim/loadgen, sim/itchgen, cmd/ballastctl),
+// as net/http/httptest does for HTTP: test support only.
+package enginetest
 
 import (
 	"os"
@@ -32,11 +33,30 @@ func Engine(tb testing.TB) *engine.Engine {
 // (nil: unchanged), e.g. to add an attestation verifier.
 func EngineWith(tb testing.TB, edit func(*engine.Config)) *engine.Engine {
 	tb.Helper()
+	m, set := Book(tb)
+	cfg := engine.DefaultConfig(&kernel.Reference{})
+	cfg.Scenarios = 2000
+	cfg.Now = func() time.Time { return AsOf }
+	if edit != nil {
+		edit(&cfg)
+	}
+	e, err := engine.New(cfg, m, set)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.MarkAllFresh()
+	return e
+}
+
+// Book parses the test book: the instrument master at AsOf and the
+// accounts, for tests that build the engine with their own configuration.
+func Book(tb testing.TB) (*instrument.Master, *account.Set) {
+	tb.Helper()
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
-		tb.Fatal("testbook: cannot locate engine/testdata")
+		tb.Fatal("enginetest: cannot locate engine/testdata")
 	}
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "testdata")
+	dir := filepath.Join(filepath.Dir(file), "..", "testdata")
 	data, err := os.ReadFile(filepath.Join(dir, "master.json"))
 	if err != nil {
 		tb.Fatal(err)
@@ -53,16 +73,5 @@ func EngineWith(tb testing.TB, edit func(*engine.Config)) *engine.Engine {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg := engine.DefaultConfig(&kernel.Reference{})
-	cfg.Scenarios = 2000
-	cfg.Now = func() time.Time { return AsOf }
-	if edit != nil {
-		edit(&cfg)
-	}
-	e, err := engine.New(cfg, m, set)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e.MarkAllFresh()
-	return e
+	return m, set
 }
