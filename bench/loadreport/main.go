@@ -72,7 +72,7 @@ func target(r *loadgen.Result) string {
 	switch {
 	case r.Mode == "open" && r.Transport == "tcp" && r.Rate >= 100_000:
 		return "p99 ≤ 25 µs"
-	case r.Mode == "open" && r.Transport == "shm":
+	case r.Mode == "open" && strings.HasPrefix(r.Transport, "shm"):
 		return "p99 ≤ 3 µs"
 	case r.Mode == "open" && r.Transport == "http":
 		return "p99 ≤ 100 µs"
