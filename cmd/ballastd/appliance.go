@@ -51,6 +51,8 @@ const (
 	defaultSnapshotEvery = time.Minute
 	snapshotEveryMin     = time.Second
 	snapshotEveryMax     = 24 * time.Hour
+	// vsimScenariosDefault is --scenarios's default with --accel=vsim.
+	vsimScenariosDefault = 1000
 	// scenariosMax bounds --scenarios.
 	scenariosMax = 1 << 20
 	// feedLiveWindow is how recent the latest tick must be for /readyz.

@@ -290,7 +290,7 @@ func newFlags(c *config, toks *tokenArgs, meta *metaFlags) *flag.FlagSet {
 	fs.StringVar(&c.Exchange.Events, "events", c.Exchange.Events, "simulated exchange: script of market events, e.g. 'crash@30s:-25%; volspike@60s:x3:30s; outage@90s:10s' (docs/simulator.md)")
 	fs.StringVar(&c.Risk.Accel, "accel", c.Risk.Accel, "risk backend: cpu, vsim (Verilator simulation; binary $"+vsim.EnvBinary+
 		" or hdl/build/ballast-vsim) or fpga (the card); a device falls back to cpu when it fails")
-	fs.IntVar(&c.Risk.Scenarios, "scenarios", c.Risk.Scenarios, "Monte Carlo scenarios per risk epoch (0: the engine's default)")
+	fs.IntVar(&c.Risk.Scenarios, "scenarios", c.Risk.Scenarios, "Monte Carlo scenarios per risk epoch (0: the engine's default, 10,000; 1,000 with --accel=vsim, whose simulated RTL is slow)")
 	dur(&c.Risk.EpochEvery, "epoch-every", "risk epoch period (reloadable)")
 	fs.StringVar(&c.Risk.Master, "master", c.Risk.Master, "instrument master file (with --accounts; default with --demo: the generated demo universe)")
 	fs.StringVar(&c.Risk.Accounts, "accounts", c.Risk.Accounts, "accounts file (with --master)")
@@ -499,6 +499,11 @@ func (c *config) options(src *sources) (options, error) {
 				return o, src.errf("rerequest", "%s: a port is required", o.rerequest)
 			}
 		}
+	}
+	if o.app.scenarios == 0 && o.accel.kind == accelVsim {
+		// The simulated RTL runs about 2 s per 1,000-scenario demo epoch:
+		// the engine's default would make every epoch 20 s long.
+		o.app.scenarios = vsimScenariosDefault
 	}
 	if o.events, err = itchgen.ParseEvents(c.Exchange.Events); err != nil {
 		return o, src.errf("events", "%v", err)
