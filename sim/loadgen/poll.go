@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/ballast-risk/ballast/feedhandler/latency"
 )
 
 // Poller is an optional Session capability: the session's next reply can
@@ -150,70 +148,17 @@ func (r *run) drainPolled() {
 	_ = r.pollFor(func() (bool, error) { return r.idle(), nil }, func() string { return "answers outstanding" })
 }
 
-// runPolled is Run's sender when every session is a Poller: one goroutine
-// sends on schedule and, between sends, polls and accounts the replies
-// exactly as the receivers would (latency from the intended send time).
-func runPolled(r *run, sched *Schedule, gen *Generator) (Result, error) {
-	opts := &r.opts
-	clock := opts.Clock
-	lag := latency.NewRecorder()
-	lateNs := int64(opts.LateThreshold)
-	var late uint64
-	var maxBehind int64
-	var aborted error
-	begin := clock.Now()
-	warmEnd := begin + int64(opts.Warmup)
-	end := warmEnd + int64(opts.Duration)
-	req := Request{Kind: KindCheck}
-	for i := 0; ; i++ {
-		intended := begin + sched.Next()
-		if intended >= end {
-			break
-		}
-		if aborted = r.ctx.Err(); aborted != nil {
-			break
-		}
-		now, err := r.pollUntil(intended)
-		if aborted = err; aborted != nil {
-			break
-		}
-		l := r.lanes[i%len(r.lanes)]
-		if !l.hasRoom() {
-			if aborted = l.flush(); aborted != nil {
-				break
-			}
-			aborted = r.pollFor(func() (bool, error) { return l.hasRoom(), nil },
+// polledPacer is Run's sender when every session is a Poller: one
+// goroutine sends on schedule and, between sends, polls and accounts the
+// replies exactly as the receivers would (latency from the intended send
+// time).
+func (r *run) polledPacer() openPacer {
+	return openPacer{
+		until: r.pollUntil,
+		room: func(l *lane) error {
+			return r.pollFor(func() (bool, error) { return l.hasRoom(), nil },
 				func() string { return fmt.Sprintf("%d requests outstanding on one connection", l.inflight.Load()) })
-			if aborted != nil {
-				break
-			}
-			now = clock.Now()
-		}
-		gen.Next(&req.Order)
-		measured := intended >= warmEnd
-		l.publish(&req, intended, measured)
-		if measured {
-			behind := now - intended
-			lag.Record(behind)
-			maxBehind = max(maxBehind, behind)
-			if behind > lateNs {
-				late++
-			}
-		}
-		if aborted = r.sendPolled(l, &req); aborted != nil {
-			l.unpublish(&req, measured)
-			break
-		}
-		l.sent++
-		if l.dirty++; l.dirty >= opts.FlushBatchMax {
-			if aborted = l.flush(); aborted != nil {
-				break
-			}
-		}
+		},
+		send: r.sendPolled,
 	}
-	if err := r.flushAll(); aborted == nil {
-		aborted = err
-	}
-	res := r.openResult(aborted, lag, late, maxBehind)
-	return res, resultErr(res)
 }

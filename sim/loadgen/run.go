@@ -501,9 +501,50 @@ func Run(ctx context.Context, t Target, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	p := r.sleepingPacer()
 	if r.polled {
-		return runPolled(r, sched, gen)
+		p = r.polledPacer()
 	}
+	return r.openLoop(sched, gen, p)
+}
+
+// openPacer is how an open-loop sender waits for a request's intended time,
+// waits for room in a lane's window, and sends.
+type openPacer struct {
+	// until waits until the intended time and returns the clock then.
+	until func(intended int64) (int64, error)
+	// room waits until l's window has room.
+	room func(l *lane) error
+	// send sends req on l.
+	send func(l *lane, req *Request) error
+}
+
+// sleepingPacer is the sender of sessions whose replies receiver
+// goroutines read: it flushes and sleeps until each send time.
+func (r *run) sleepingPacer() openPacer {
+	clock := r.opts.Clock
+	return openPacer{
+		until: func(intended int64) (int64, error) {
+			now := clock.Now()
+			if intended > now {
+				if err := r.flushAll(); err != nil {
+					return now, err
+				}
+				clock.SleepUntil(intended)
+				now = clock.Now()
+			}
+			return now, nil
+		},
+		room: func(l *lane) error { return l.waitRoom(r.ctx, r.opts.DrainTimeout) },
+		send: func(l *lane, req *Request) error { return l.sess.Send(req) },
+	}
+}
+
+// openLoop sends OrderChecks on schedule, round-robin over the lanes, each
+// published with its intended send time before it is sent, and records how
+// far behind the schedule the sender ran.
+func (r *run) openLoop(sched *Schedule, gen *Generator, p openPacer) (Result, error) {
+	opts := &r.opts
 	clock := opts.Clock
 	lag := latency.NewRecorder()
 	lateNs := int64(opts.LateThreshold)
@@ -519,24 +560,19 @@ func Run(ctx context.Context, t Target, opts Options) (Result, error) {
 		if intended >= end {
 			break
 		}
-		if r.ctx.Err() != nil {
-			aborted = r.ctx.Err()
+		if aborted = r.ctx.Err(); aborted != nil {
 			break
 		}
-		now := clock.Now()
-		if intended > now {
-			if aborted = r.flushAll(); aborted != nil {
-				break
-			}
-			clock.SleepUntil(intended)
-			now = clock.Now()
+		now, err := p.until(intended)
+		if aborted = err; aborted != nil {
+			break
 		}
 		l := r.lanes[i%len(r.lanes)]
 		if !l.hasRoom() {
 			if aborted = l.flush(); aborted != nil {
 				break
 			}
-			if aborted = l.waitRoom(r.ctx, opts.DrainTimeout); aborted != nil {
+			if aborted = p.room(l); aborted != nil {
 				break
 			}
 			now = clock.Now()
@@ -552,7 +588,7 @@ func Run(ctx context.Context, t Target, opts Options) (Result, error) {
 				late++
 			}
 		}
-		if aborted = l.sess.Send(&req); aborted != nil {
+		if aborted = p.send(l, &req); aborted != nil {
 			l.unpublish(&req, measured)
 			break
 		}
