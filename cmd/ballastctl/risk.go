@@ -21,9 +21,9 @@ import (
 	"github.com/ballast-risk/ballast/accel/fpga"
 	ajob "github.com/ballast-risk/ballast/accel/job"
 	"github.com/ballast-risk/ballast/accel/vsim"
+	"github.com/ballast-risk/ballast/engine/jsonfile"
 	"github.com/ballast-risk/ballast/engine/kernel"
 	"github.com/ballast-risk/ballast/engine/riskfile"
-	"github.com/ballast-risk/ballast/internal/jsonfile"
 )
 
 // riskOutput is DESIGN §5.1's `ballastctl risk` object.

@@ -33,7 +33,7 @@ import (
 	"math"
 	"sort"
 
-	"github.com/ballast-risk/ballast/internal/jsonfile"
+	"github.com/ballast-risk/ballast/engine/jsonfile"
 
 	"github.com/ballast-risk/ballast/engine/instrument"
 )

@@ -50,7 +50,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ballast-risk/ballast/internal/jsonfile"
+	"github.com/ballast-risk/ballast/engine/jsonfile"
 )
 
 // Bounds on a master.
