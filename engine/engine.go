@@ -169,7 +169,7 @@ func New(cfg Config, m *instrument.Master, set *account.Set) (*Engine, error) {
 	e.vols = make([]atomic.Pointer[vol.Surface], len(m.Underlyings))
 	for u := range m.Underlyings {
 		e.marks[u].bits.Store(math.Float64bits(m.Underlyings[u].Spot))
-		s, err := surfaceOf(&m.Underlyings[u])
+		s, err := SurfaceOf(&m.Underlyings[u])
 		if err != nil {
 			return nil, fmt.Errorf("%w: underlying %s: vol: %v", ErrConfig, m.Underlyings[u].Symbol, err)
 		}
@@ -210,10 +210,10 @@ func (e *Engine) checkPositions(a *account.Account) error {
 	return nil
 }
 
-// surfaceOf parses an underlying's vol description from the master — either
+// SurfaceOf parses an underlying's vol description from the master — either
 // {"flat": σ} or {"atm": σ, "slices": [SVI slices]} — into a surface, with
 // engine/vol's validation (calendar arbitrage included).
-func surfaceOf(u *instrument.Underlying) (*vol.Surface, error) {
+func SurfaceOf(u *instrument.Underlying) (*vol.Surface, error) {
 	var spec struct {
 		Flat   *float64        `json:"flat"`
 		ATM    *float64        `json:"atm"`

@@ -67,7 +67,8 @@ type loadConfig struct {
 }
 
 // applianceArgs are ballastd's flags, with tmp the working directory and
-// the token a placeholder (the log never shows the secret).
+// token the admin secret (applianceLine passes "SECRET" so the report never
+// shows the real one).
 func (c *loadConfig) applianceArgs(tmp, sbe, httpAddr, token string) []string {
 	return []string{"--data", filepath.Join(tmp, "data"), "--sbe", sbe, "--http", httpAddr, "--shm", filepath.Join(tmp, "shm"),
 		"--token", "admin=" + token, "--msg-rate", strconv.FormatFloat(c.msgRate, 'f', -1, 64),

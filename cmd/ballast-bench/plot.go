@@ -352,7 +352,8 @@ func toLatin1(s string) []byte {
 	return b
 }
 
-// asciiJSON escapes js's non-ASCII runes as \uXXXX (still valid JSON).
+// asciiJSON escapes js's non-ASCII runes as JSON \u escapes (surrogate
+// pairs beyond the BMP), so the result is ASCII and still valid JSON.
 func asciiJSON(js []byte) string {
 	var b strings.Builder
 	for _, r := range string(js) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/margin"
+	"github.com/ballast-risk/ballast/engine/verdict"
 )
 
 // AccountSource is what AccountsSummary reads: *engine.Engine and
@@ -60,20 +61,9 @@ func newHealth() []HealthBucket {
 	return h
 }
 
-// wireMoney converts currency units to the API's 1/10,000 integers
-// (rounded, saturating; NaN is 0), as engine/verdict.WireMoney does.
-func wireMoney(x float64) int64 {
-	v := math.Round(x * 10_000)
-	switch {
-	case math.IsNaN(v):
-		return 0
-	case v >= math.MaxInt64:
-		return math.MaxInt64
-	case v <= math.MinInt64:
-		return math.MinInt64
-	}
-	return int64(v)
-}
+// wireMoney converts currency units to the API's 1/10,000 integers, as
+// the verdict protocol and the HTTP API do.
+var wireMoney = verdict.WireMoney
 
 // ranked is a candidate for the worst-accounts list.
 type ranked struct {

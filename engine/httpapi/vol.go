@@ -1,12 +1,11 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 
+	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/instrument"
 	"github.com/ballast-risk/ballast/engine/vol"
 	"github.com/valyala/fasthttp"
@@ -169,39 +168,14 @@ func (s *Server) setVol(ctx *fasthttp.RequestCtx, symbol string) {
 	writeJSON(ctx, fasthttp.StatusOK, b)
 }
 
-// baseSurfaces parses every underlying's surface as the master gives it
-// (the engine validated them when it was built): {"flat": σ} or
-// {"atm": σ, "slices": [...]}, as engine/vol documents. An underlying whose
-// description does not parse gets nil and refuses scales (flat overrides
-// still work).
+// baseSurfaces returns every underlying's surface as the master gives it
+// (engine.SurfaceOf; the engine validated them when it was built). An
+// underlying whose description does not parse gets nil and refuses scales
+// (flat overrides still work).
 func baseSurfaces(m *instrument.Master) []*vol.Surface {
 	out := make([]*vol.Surface, len(m.Underlyings))
 	for i := range m.Underlyings {
-		u := &m.Underlyings[i]
-		var spec struct {
-			Flat   *float64        `json:"flat"`
-			ATM    *float64        `json:"atm"`
-			Slices json.RawMessage `json:"slices"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(u.Vol))
-		dec.DisallowUnknownFields()
-		if dec.Decode(&spec) != nil {
-			continue
-		}
-		doc := map[string]any{"underlying": u.Symbol}
-		switch {
-		case spec.Flat != nil && spec.Slices == nil:
-			doc["flat"] = *spec.Flat
-		case spec.Flat == nil && spec.Slices != nil:
-			doc["slices"] = spec.Slices
-		default:
-			continue
-		}
-		data, err := json.Marshal(doc)
-		if err != nil {
-			continue
-		}
-		if _, s, err := vol.Parse(data); err == nil {
+		if s, err := engine.SurfaceOf(&m.Underlyings[i]); err == nil {
 			out[i] = s
 		}
 	}
