@@ -77,12 +77,15 @@ type acctState struct {
 // liveRisk is an account's risk relative to one epoch: the epoch's loss
 // vector plus the fills since its snapshot.
 type liveRisk struct {
+	// pos[k] is what a check needs from the master about position k
+	// (reindex), so that a check does no map lookup per position.
+	pos      []posRef
 	ep       *epoch.Epoch // the epoch it was built on (nil: none)
 	tail     *tail.Account
 	legs     []tail.Leg
 	overflow bool // more than LegsMax legs, or no summary: risk unknown until next epoch
 	res      tail.Result
-	under    []int     // underlyings held, sorted
+	under    []int     // underlyings held, sorted (reindex)
 	delta    []float64 // Σ qty·delta per contract, per held underlying
 	stress   []float64 // Σ qty·stress loss per contract, len(under)·points
 	stressT  float64   // Σ_u max(0, max_p stress)
@@ -99,6 +102,35 @@ var (
 	ErrInvalidOrder = errors.New("engine: invalid order")
 )
 
+// posRef is a position's instrument as a check reads it: its index in the
+// master, its underlying, kind and multiplier.
+type posRef struct {
+	idx  int32
+	u    int32
+	kind instrument.Kind
+	mult float64
+}
+
+// reindex rebuilds st.live.pos and st.live.under from the positions (st.mu
+// held, or st not yet shared). Every change of the positions calls it.
+func (e *Engine) reindex(st *acctState) {
+	lv := &st.live
+	m := e.master
+	lv.pos = lv.pos[:0]
+	lv.under = lv.under[:0]
+	for _, p := range st.acct.Positions {
+		idx, ok := m.Index(p.Instrument)
+		if !ok {
+			panic(fmt.Sprintf("engine: account %d holds instrument %d outside the master", st.acct.ID, p.Instrument))
+		}
+		in := &m.Instruments[idx]
+		lv.pos = append(lv.pos, posRef{idx: int32(idx), u: int32(in.Underlying), kind: in.Kind, mult: in.Multiplier})
+		if k, found := slices.BinarySearch(lv.under, in.Underlying); !found {
+			lv.under = slices.Insert(lv.under, k, in.Underlying)
+		}
+	}
+}
+
 func (e *Engine) state(id uint64) *acctState {
 	e.mu.RLock()
 	st := e.accounts[id]
@@ -110,11 +142,11 @@ func (e *Engine) state(id uint64) *acctState {
 // (positions now minus positions at ep's snapshot), the tail with them, and
 // the per-underlying stress and delta.
 func (e *Engine) rebase(st *acctState, ep *epoch.Epoch, sc *tail.Scratch) {
+	e.reindex(st)
 	lv := &st.live
 	lv.ep = ep
 	lv.legs = lv.legs[:0]
 	lv.overflow = false
-	lv.under = lv.under[:0]
 	lv.delta = lv.delta[:0]
 	lv.stress = lv.stress[:0]
 	lv.stressT = 0
@@ -178,15 +210,13 @@ func (e *Engine) rebase(st *acctState, ep *epoch.Epoch, sc *tail.Scratch) {
 	}
 	// Per-underlying stress and delta from the current positions.
 	pts := meta.points
-	for _, p := range pos {
-		idx, _ := m.Index(p.Instrument)
-		u := m.Instruments[idx].Underlying
-		k, found := slices.BinarySearch(lv.under, u)
-		if !found {
-			lv.under = slices.Insert(lv.under, k, u)
-			lv.delta = slices.Insert(lv.delta, k, 0)
-			lv.stress = slices.Insert(lv.stress, k*pts, make([]float64, pts)...)
-		}
+	lv.delta = slices.Grow(lv.delta, len(lv.under))[:len(lv.under)]
+	clear(lv.delta)
+	lv.stress = slices.Grow(lv.stress, len(lv.under)*pts)[:len(lv.under)*pts]
+	clear(lv.stress)
+	for i, p := range pos {
+		idx := int(lv.pos[i].idx)
+		k, _ := slices.BinarySearch(lv.under, int(lv.pos[i].u))
 		q := float64(p.Qty)
 		lv.delta[k] += q * ep.Result.Greeks[idx].Delta
 		row := ep.Result.InstrumentStress[idx*pts : (idx+1)*pts]
@@ -221,25 +251,29 @@ func (e *Engine) sync(st *acctState, ep *epoch.Epoch, sc *tail.Scratch) {
 // (their entry price when there is no epoch yet, so no P&L is invented).
 func (e *Engine) markValue(idx int, ep *epoch.Epoch, entry float64) float64 {
 	in := &e.master.Instruments[idx]
-	spot := e.spot(in.Underlying)
-	switch in.Kind {
+	return e.markValueOf(&posRef{idx: int32(idx), u: int32(in.Underlying), kind: in.Kind, mult: in.Multiplier}, ep, entry)
+}
+
+// markValueOf is markValue for a position's cached reference.
+func (e *Engine) markValueOf(r *posRef, ep *epoch.Epoch, entry float64) float64 {
+	spot := e.spot(int(r.u))
+	switch r.kind {
 	case instrument.Spot:
 		return spot
 	case instrument.Future:
 		if ep != nil {
-			return spot * ep.Meta.(*snapshot).job.Instruments[idx].Carry
+			return spot * ep.Meta.(*snapshot).job.Instruments[r.idx].Carry
 		}
 		m := e.master
-		return spot * math.Exp((m.Rate-m.Underlyings[in.Underlying].Div)*instrument.YearsBetween(e.now(), in.Expiry))
+		return spot * math.Exp((m.Rate-m.Underlyings[r.u].Div)*instrument.YearsBetween(e.now(), m.Instruments[r.idx].Expiry))
 	}
 	if ep == nil {
 		return entry
 	}
 	meta := ep.Meta.(*snapshot)
-	g := &ep.Result.Greeks[idx]
-	mult := in.Multiplier
-	ds := spot - meta.spots[in.Underlying]
-	return ep.Result.Value[idx] + (g.Delta*ds+0.5*g.Gamma*ds*ds)/mult
+	g := &ep.Result.Greeks[r.idx]
+	ds := spot - meta.spots[r.u]
+	return ep.Result.Value[r.idx] + (g.Delta*ds+0.5*g.Gamma*ds*ds)/r.mult
 }
 
 // collateral returns the account's balances by tier with the verified tier
@@ -263,10 +297,10 @@ const moneyScale = 10000
 // equity is weighted collateral plus unrealised P&L at the current marks.
 func (e *Engine) equity(st *acctState, ep *epoch.Epoch, now time.Time) (eq float64, upnl float64, expired bool) {
 	bal, expired := e.collateral(st, now)
-	for _, p := range st.acct.Positions {
-		idx, _ := e.master.Index(p.Instrument)
-		mv := e.markValue(idx, ep, p.Price)
-		upnl += float64(p.Qty) * e.master.Instruments[idx].Multiplier * (mv - p.Price)
+	for k, p := range st.acct.Positions {
+		r := &st.live.pos[k]
+		mv := e.markValueOf(r, ep, p.Price)
+		upnl += float64(p.Qty) * r.mult * (mv - p.Price)
 	}
 	return e.cfg.Margin.WeightedCollateral(bal) + upnl, upnl, expired
 }
@@ -277,9 +311,8 @@ func (e *Engine) anyStale(st *acctState, extra int, nowNs int64) bool {
 	if extra >= 0 && e.staleAt(extra, nowNs) {
 		return true
 	}
-	for _, p := range st.acct.Positions {
-		idx, _ := e.master.Index(p.Instrument)
-		if e.staleAt(e.master.Instruments[idx].Underlying, nowNs) {
+	for _, u := range st.live.under {
+		if e.staleAt(u, nowNs) {
 			return true
 		}
 	}
@@ -503,9 +536,8 @@ func (e *Engine) status(st *acctState, ep *epoch.Epoch, cs *checkScratch) Status
 	} else {
 		s.VaR, s.ES = 0, 0
 	}
-	for _, p := range st.acct.Positions {
-		idx, _ := e.master.Index(p.Instrument)
-		s.Positions = append(s.Positions, PositionStatus{Instrument: p.Instrument, Qty: p.Qty, Price: p.Price, Mark: e.markValue(idx, ep, p.Price)})
+	for k, p := range st.acct.Positions {
+		s.Positions = append(s.Positions, PositionStatus{Instrument: p.Instrument, Qty: p.Qty, Price: p.Price, Mark: e.markValueOf(&st.live.pos[k], ep, p.Price)})
 	}
 	return s
 }

@@ -181,6 +181,7 @@ func New(cfg Config, m *instrument.Master, set *account.Set) (*Engine, error) {
 			return nil, err
 		}
 		st := &acctState{firmID: a.Firm, acct: a.Clone(), attest: map[string]attest.Statement{}}
+		e.reindex(st)
 		e.accounts[a.ID] = st
 		e.order = append(e.order, st)
 	}
