@@ -156,7 +156,7 @@ func (a *Account) ResetWith(losses []float64, spec Spec, sc *Scratch) (Result, e
 		order[j], ls[j] = s, losses[s]
 	}
 	a.spec = spec
-	a.pre = finish(ls, spec)
+	a.pre = finish(ls[:kmax], spec, sc)
 	a.l = losses
 	return a.pre, nil
 }
@@ -383,7 +383,50 @@ func postTrade(a *Account, lgs []leg, sc *Scratch) Result {
 	// below t (postBound is non-increasing in j, as ls is): no later
 	// scenario can reach t. If the prefix cannot bound the rest (its last
 	// bound still reaches t), a full pass is cheaper than walking it.
-	lo, hi := kmax, len(order)
+	lo := prefixEnd(ls, kmax, lgs, t)
+	if lo == len(order) && len(order) < n {
+		return fullPass(a, lgs, t, sc)
+	}
+	w := cand[kmax:lo]
+	gatherPost(w, ls[kmax:lo], lgs, order[kmax:lo])
+	c := kmax + vec.Filter(w, w, t)
+	return finish(cand[:c], a.spec, sc)
+}
+
+// prefixLinear is the number of cache lines of ls (8 losses each) that
+// prefixEnd scans one by one before it gallops.
+const prefixLinear = 4
+
+// prefixEnd returns the first j >= from with postBound(ls[j], lgs) < t,
+// len(ls) if there is none: the result of a binary search over the
+// non-increasing bounds, found in a cheaper order for ls cold in cache. The
+// last bound is tested first, which alone decides a full pass; then the
+// search moves forward from from, one cache line per step for the first
+// prefixLinear lines and by doubling steps after that, so that the
+// hardware prefetcher serves the nearby, sequential lines; a binary search
+// finishes inside the last step.
+func prefixEnd(ls []float64, from int, lgs []leg, t float64) int {
+	n := len(ls)
+	if from >= n || postBound(ls[n-1], lgs) >= t {
+		return n
+	}
+	// Every j in [from, lo) has a bound >= t; ls[hi] has one below t.
+	lo, hi := from, n-1
+	step := 8
+	for lines := 0; ; lines++ {
+		p := lo + step - 1
+		if p >= hi {
+			break
+		}
+		if postBound(ls[p], lgs) < t {
+			hi = p
+			break
+		}
+		lo = p + 1
+		if lines >= prefixLinear {
+			step *= 2
+		}
+	}
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if postBound(ls[m], lgs) < t {
@@ -392,15 +435,7 @@ func postTrade(a *Account, lgs []leg, sc *Scratch) Result {
 			lo = m + 1
 		}
 	}
-	if lo == len(order) && len(order) < n {
-		return fullPass(a, lgs, t, sc)
-	}
-	w := cand[kmax:lo]
-	gatherPost(w, ls[kmax:lo], lgs, order[kmax:lo])
-	c := kmax + vec.Filter(w, w, t)
-	top := cand[:c]
-	topSorted(top, kmax)
-	return finish(top, a.spec)
+	return lo
 }
 
 // gatherPost sets dst[j] to the post-trade loss of scenario idx[j], whose
@@ -440,5 +475,5 @@ func fullPass(a *Account, lgs []leg, t float64, sc *Scratch) Result {
 	if c < kmax {
 		c = vec.Filter(sc.cand[:n], pv, t)
 	}
-	return finish(sortTop(sc.cand[:c], kmax, sc), a.spec)
+	return finish(sc.cand[:c], a.spec, sc)
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 )
 
@@ -373,6 +374,40 @@ func TestRthLargest(t *testing.T) {
 		slices.Sort(s)
 		if got, want := rthLargest(slices.Clone(v), k), s[m-k]; got != want {
 			t.Fatalf("m=%d r=%d: %v, want %v", m, k, got, want)
+		}
+	}
+}
+
+// TestPrefixEnd compares prefixEnd with a binary search over the
+// non-increasing bounds, for every start and thresholds at, between and
+// beyond the bounds.
+func TestPrefixEnd(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for it := range 3000 / raceDiv {
+		n := 1 + r.IntN(1200)
+		ls := make([]float64, n)
+		for i := range ls {
+			ls[i] = float64(r.IntN(n/3+1)) * 0.5 // ties
+		}
+		slices.Sort(ls)
+		slices.Reverse(ls)
+		lgs := make([]leg, 1+r.IntN(3))
+		for i := range lgs {
+			lgs[i].u = r.NormFloat64()
+		}
+		th := postBound(ls[r.IntN(n)], lgs)
+		switch it % 4 {
+		case 1:
+			th = math.Nextafter(th, math.Inf(1))
+		case 2:
+			th = postBound(ls[0], lgs) + 1
+		case 3:
+			th = postBound(ls[n-1], lgs) - 1
+		}
+		from := r.IntN(n + 1)
+		want := from + sort.Search(n-from, func(j int) bool { return postBound(ls[from+j], lgs) < th })
+		if got := prefixEnd(ls, from, lgs, th); got != want {
+			t.Fatalf("case %d n=%d from=%d: %d, want %d", it, n, from, got, want)
 		}
 	}
 }

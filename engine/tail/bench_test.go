@@ -2,11 +2,13 @@ package tail
 
 import (
 	"math"
+	"slices"
 
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/ballast-risk/ballast/engine/internal/vec"
 	"github.com/ballast-risk/ballast/feedhandler/latency"
 )
 
@@ -140,3 +142,71 @@ func reportLatency(b *testing.B, rec *latency.Recorder) {
 }
 
 func pow(x, y float64) float64 { return math.Pow(x, y) }
+
+// checkCandidates returns a copy of the candidates postTrade hands to
+// finish for one order, collected as postTrade collects them.
+func checkCandidates(a *Account, in *Instrument, q float64, sc *Scratch) []float64 {
+	n := len(a.l)
+	sc.grow(n)
+	kmax := a.spec.Kmax()
+	lgs := []leg{newLeg(in, q, n)}
+	cand := sc.cand[:n]
+	gatherPost(cand[:kmax], a.ls, lgs, a.order)
+	t := math.Inf(1)
+	for _, v := range cand[:kmax] {
+		t = min(t, v)
+	}
+	lo := prefixEnd(a.ls, kmax, lgs, t)
+	if lo == len(a.order) && len(a.order) < n {
+		pv := materialise(a.l, []Leg{{in, q}})
+		smp := make([]float64, sampleSize)
+		stride := n / sampleSize
+		for i := range smp {
+			smp[i] = pv[i*stride+stride/2]
+		}
+		g := max(t, sampleThreshold(smp, kmax, n))
+		c := vec.Filter(cand, pv, g)
+		if c < kmax {
+			c = vec.Filter(cand, pv, t)
+		}
+		return slices.Clone(cand[:c])
+	}
+	w := cand[kmax:lo]
+	gatherPost(w, a.ls[kmax:lo], lgs, a.order[kmax:lo])
+	c := kmax + vec.Filter(w, w, t)
+	return slices.Clone(cand[:c])
+}
+
+// BenchmarkFinish: the last step of a check alone (VaR and ES from the
+// candidates), on the candidates of orders of the given size.
+func BenchmarkFinish(b *testing.B) {
+	m := newMarket(1, 10000)
+	for _, c := range []struct {
+		name string
+		frac float64
+	}{{"size=1%", 0.01}, {"size=10%", 0.1}, {"size=100%", 1}} {
+		b.Run(c.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(2, 3))
+			sc := NewScratch(m.n)
+			var sets [][]float64
+			total := 0
+			for range 256 {
+				in, q := m.order(r, c.frac)
+				s := checkCandidates(m.acct, in, q, sc)
+				sets = append(sets, s)
+				total += len(s)
+			}
+			rec := latency.NewRecorder()
+			i := 0
+			for b.Loop() {
+				s := sets[i%len(sets)]
+				t0 := time.Now()
+				finish(s, m.spec, sc)
+				rec.Record(int64(time.Since(t0)))
+				i++
+			}
+			b.ReportMetric(float64(total)/float64(len(sets)), "cands")
+			reportLatency(b, rec)
+		})
+	}
+}

@@ -37,11 +37,6 @@ func descKey(x float64) uint64 {
 	return u ^ (^uint64(int64(u)>>63) >> 1)
 }
 
-// keyValue inverts descKey (−0 comes back as +0).
-func keyValue(k uint64) float64 {
-	return math.Float64frombits(k ^ (^uint64(int64(k)>>63) >> 1))
-}
-
 // keyRange returns the smallest and largest key of a (len(a) > 0).
 func keyRange(a []keyIdx) (lo, hi uint64) {
 	lo, hi = a[0].k, a[0].k

@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"math"
 	"math/bits"
 	"slices"
 )
@@ -121,21 +122,146 @@ func sortDesc(a []float64) {
 	slices.Reverse(a)
 }
 
-// topSorted leaves the kmax largest values of a, in descending order, in
-// a[:kmax] (len(a) >= kmax). Values that arrive nearly sorted, as post-trade
-// candidates of small orders do, are finished by a budgeted insertion sort;
-// otherwise the top kmax are selected first when there are many, then
-// sorted.
-func topSorted(a []float64, kmax int) {
-	if len(a) <= 2*kmax+64 {
-		if insertionDesc(a, 12*len(a)) {
-			return
+const (
+	// kthSmall is the length at and below which kthLargest sorts.
+	kthSmall = 32
+	// kthSample is the sample size from which kthLargest picks its
+	// pivots, and kthSpread how many sample ranks they lie from the
+	// target's expected rank.
+	kthSample = 24
+	kthSpread = 3
+	// kthNear is how many positions from k−1 kthPivots takes its pivots
+	// in a nearly sorted range.
+	kthNear = 8
+)
+
+// kthLargest returns the k-th largest value of a (1 <= k <= len(a), no
+// NaN) without modifying a; tmp, at least twice as long as a, is clobbered.
+//
+// Each round brackets the expected rank of the target between two pivots
+// taken from a sorted strided sample and, in one branch-free pass, copies
+// the values inside the bracket to one half of tmp while it counts those
+// above: usually the target is inside, and the next round reads that copy,
+// a fraction of the values. Otherwise a second pass copies the side that
+// holds it (the source is intact: the rounds alternate between the halves
+// of tmp). Every round but a bracketing one that keeps every value
+// strictly shrinks the range; after 2·log2(len(a))+4 rounds the rest is
+// left to selectTop (introselect), so the worst case stays O(n log n).
+func kthLargest(a []float64, k int, tmp []float64) float64 {
+	n := len(a)
+	bufs := [2][]float64{tmp[:n:n], tmp[n : 2*n : 2*n]}
+	src := a
+	rounds := 2*bits.Len(uint(n)) + 4
+	for r := 0; len(src) > kthSmall; r++ {
+		dst := bufs[r&1]
+		if r == rounds {
+			src = dst[:copy(dst, src)]
+			selectTop(src, k)
+			v := src[0]
+			for _, x := range src[1:k] {
+				v = min(v, x)
+			}
+			return v
 		}
-		if len(a) <= kmax+smallSort {
-			sortDesc(a)
-			return
+		hiP, loP := kthPivots(src, k)
+		c, g := compactBracket(dst, src, loP, hiP)
+		switch {
+		case k > g && k <= g+c:
+			if hiP == loP {
+				return hiP
+			}
+			k -= g
+			src = dst[:c]
+		case k <= g:
+			src = dst[:compactAbove(dst, src, hiP)]
+		default:
+			k -= g + c
+			src = dst[:compactBelow(dst, src, loP)]
 		}
 	}
-	selectTop(a, kmax)
-	sortDesc(a[:kmax])
+	var buf [kthSmall]float64
+	s := buf[:copy(buf[:], src)]
+	insertionDesc(s, -1)
+	return s[k-1]
+}
+
+// kthPivots returns hiP >= loP from a (len(a) > kthSmall) that likely
+// bracket its k-th largest value. Usually they come from a sorted strided
+// sample, about kthSpread sample ranks above and below the expected sample
+// rank of the target (±Inf where that rank lies beyond the sample). When
+// the sample is already in descending order, a is taken to be nearly
+// sorted, as the candidates of a small order are, and the values
+// kthNear positions before and after k−1 are used: then the bracket is
+// narrow. A bracket that misses costs a second pass, never a wrong result.
+func kthPivots(a []float64, k int) (hiP, loP float64) {
+	var smp [kthSample]float64
+	m := len(a)
+	for i := range smp {
+		smp[i] = a[(2*i+1)*m/(2*kthSample)]
+	}
+	if insertionDesc(smp[:], 0) {
+		hiP, loP = a[max(k-1-kthNear, 0)], a[min(k-1+kthNear, m-1)]
+		return max(hiP, loP), min(hiP, loP)
+	}
+	insertionDesc(smp[:], -1)
+	j := (2*k - 1) * kthSample / (2 * m) // expected sample rank, from 0
+	hiP, loP = math.Inf(1), math.Inf(-1)
+	if j-kthSpread >= 0 {
+		hiP = smp[j-kthSpread]
+	}
+	if j+kthSpread < kthSample {
+		loP = smp[j+kthSpread]
+	}
+	return hiP, loP
+}
+
+// compactBracket copies the values of src in [lo, hi] to the front of dst
+// (len(dst) >= len(src)) and returns their count c, together with g, the
+// number of values above hi.
+func compactBracket(dst, src []float64, lo, hi float64) (c, g int) {
+	dst = dst[:len(src)]
+	for _, x := range src {
+		dst[c] = x
+		c += b2i(x >= lo) & b2i(x <= hi)
+		g += b2i(x > hi)
+	}
+	return c, g
+}
+
+// b2i returns 1 for true and 0 for false; the compiler turns it into a
+// flag move, not a branch.
+func b2i(b bool) int {
+	var i int
+	if b {
+		i = 1
+	}
+	return i
+}
+
+// compactAbove copies the values of src above t to the front of dst
+// (len(dst) >= len(src); dst may be src) and returns their count.
+func compactAbove(dst, src []float64, t float64) int {
+	dst = dst[:len(src)]
+	c := 0
+	for _, x := range src {
+		dst[c] = x
+		if x > t {
+			c++
+		}
+	}
+	return c
+}
+
+// compactBelow copies the values of src below t to the front of dst
+// (len(dst) >= len(src); dst may be src) and returns their count.
+func compactBelow(dst, src []float64, t float64) int {
+	dst = dst[:len(src)]
+	c := 0
+	for _, x := range src {
+		dst[c] = x
+		if x < t {
+			c++
+		}
+	}
+	return c
 }

@@ -119,6 +119,8 @@ type Scratch struct {
 	keys   []keyIdx // Compute, ResetWith: candidates' sort keys
 	tmp    []keyIdx // sortKeys' buffer
 	cnt    *radixCounts
+	sel    []float64 // finish: selection buffer
+	acc    exactSum  // finish: the ES sum
 }
 
 // counts returns sortKeys' bucket counts, allocated on first use.
@@ -136,6 +138,7 @@ func NewScratch(n int) *Scratch {
 	n = max(n, 0)
 	sc.idx = make([]int32, n)
 	sc.keys = make([]keyIdx, n)
+	sc.sel = make([]float64, 3*n)
 	sc.tmp = make([]keyIdx, n)
 	sc.counts()
 	return sc
@@ -179,18 +182,82 @@ func Mean(losses []float64) float64 {
 	return s / float64(len(losses))
 }
 
-// finish returns the Result of top, the largest values in descending order
-// (at least spec.Kmax() of them).
-func finish(top []float64, spec Spec) Result {
-	v := top[spec.KVaR-1]
-	if v == 0 {
-		v = 0 // +0 for −0
+// bottomMax is the largest number of values beyond the top KES that finish
+// sets aside with an insertion buffer instead of a selection.
+const bottomMax = 32
+
+// finish returns the Result of cand, an unordered multiset of values that
+// holds (at least) the spec.Kmax() largest of a vector, with no NaN. VaR is
+// the KVaR-th largest value (+0 for −0), ES the exact sum of the KES
+// largest, rounded once, divided by KES. The sum does not depend on the
+// order of the values, so none is sorted. When cand exceeds KES by at most
+// bottomMax values (the common case on the check path), the excess is found
+// by an insertion buffer that keeps the smallest values and is subtracted
+// exactly from the sum of all, and the pass that sums also brackets the
+// KVaR-th largest (the first round of kthLargest). Otherwise v, the KES-th
+// largest, is selected, the sum is Σ_{x > v} x + (KES − #{x > v})·v, and
+// the KVaR-th largest, when KVaR <= KES, is among the values above v or is
+// v. cand is not modified.
+func finish(cand []float64, spec Spec, sc *Scratch) Result {
+	tmp := grown(&sc.sel, 3*len(cand))
+	acc := &sc.acc
+	acc.reset()
+	r := len(cand) - spec.KES
+	if r > bottomMax {
+		v := kthLargest(cand, spec.KES, tmp)
+		above := tmp[:compactAbove(tmp, cand, v)]
+		acc.addSlice(above)
+		acc.addN(v, spec.KES-len(above))
+		es := acc.result() / float64(spec.KES)
+		switch {
+		case spec.KVaR <= len(above):
+			v = kthLargest(above, spec.KVaR, tmp[len(above):])
+		case spec.KVaR > spec.KES:
+			v = kthLargest(cand, spec.KVaR, tmp)
+		}
+		return Result{VaR: v + 0, ES: es} // v + 0: +0 for −0
 	}
-	s := 0.0
-	for _, x := range top[:spec.KES] {
-		s += x
+	hiP, loP := kthPivots(cand, spec.KVaR)
+	c, g := acc.addBracket(cand, tmp, loP, hiP)
+	// The r+1 smallest, in ascending order; the last is v, the KES-th
+	// largest. The scan runs from the end, where candidates that arrive in
+	// roughly descending order keep their smallest values.
+	var buf [bottomMax + 1]float64
+	low := buf[:r+1]
+	for i := range low {
+		low[i] = math.Inf(1)
 	}
-	return Result{VaR: v, ES: s / float64(spec.KES)}
+	for i := len(cand) - 1; i >= 0; i-- {
+		x := cand[i]
+		if !(x < low[r]) {
+			continue
+		}
+		j := r
+		for j > 0 && low[j-1] > x {
+			low[j] = low[j-1]
+			j--
+		}
+		low[j] = x
+	}
+	for _, x := range low[:r] {
+		acc.sub(x)
+	}
+	es := acc.result() / float64(spec.KES)
+	return Result{VaR: finishVaR(cand, spec, low[r], c, g, tmp), ES: es}
+}
+
+// finishVaR returns the KVaR-th largest of cand (+0 for −0), given v, the
+// KES-th largest, and the first round of its selection: the c values of a
+// bracket in tmp[:c] (len(tmp) >= 3·len(cand)) with g values above it.
+func finishVaR(cand []float64, spec Spec, v float64, c, g int, tmp []float64) float64 {
+	switch k := spec.KVaR; {
+	case k == spec.KES:
+	case k > g && k <= g+c:
+		v = kthLargest(tmp[:c], k-g, tmp[c:])
+	default:
+		v = kthLargest(cand, k, tmp)
+	}
+	return v + 0 // +0 for −0
 }
 
 // sampleSize is the number of values Compute samples to estimate its
@@ -213,34 +280,7 @@ func Compute(losses []float64, spec Spec, sc *Scratch) Result {
 	if !ok {
 		return nanResult
 	}
-	return finish(sortTop(sc.cand[:c], kmax, sc), spec)
-}
-
-// sortTop leaves the kmax largest values of top (len(top) >= kmax, in any
-// order) in descending order in its first kmax elements and returns top.
-func sortTop(top []float64, kmax int, sc *Scratch) []float64 {
-	if len(top) > 2*kmax+64 {
-		// A loose threshold (or none): select first, then sort.
-		selectTop(top, kmax)
-		top = top[:kmax]
-	}
-	if len(top) <= smallSort {
-		insertionDesc(top, -1)
-		return top
-	}
-	keys := grown(&sc.keys, len(top))
-	lo, hi := uint64(math.MaxUint64), uint64(0)
-	for j, v := range top {
-		k := descKey(v)
-		keys[j] = keyIdx{k: k}
-		lo = min(lo, k)
-		hi = max(hi, k)
-	}
-	keys = sortKeys(keys, grown(&sc.tmp, len(top)), kmax, lo, hi, sc.counts())
-	for j, e := range keys[:kmax] {
-		top[j] = keyValue(e.k)
-	}
-	return top
+	return finish(sc.cand[:c], spec, sc)
 }
 
 // candidates copies into sc.cand a subset of losses that contains the
