@@ -94,6 +94,8 @@ var figures = []figure{
 	{"Pre-trade check, reference workload, typical order, p99.9", `^engine\.BenchmarkCheck/typical$`, "p99.9-ns", 0, true},
 	{"Pre-trade check, typical order from 64 busy accounts, p50", `^engine\.BenchmarkCheck/typical-hot$`, "p50-ns", 0, true},
 	{"Pre-trade check, typical order from 64 busy accounts, p99", `^engine\.BenchmarkCheck/typical-hot$`, "p99-ns", 0, true},
+	{"Pre-trade check, typical order, 4 accounts whose vectors stay in cache, p50", `^engine\.BenchmarkCheck/typical-resident$`, "p50-ns", 0, true},
+	{"Pre-trade check, typical order, 4 accounts whose vectors stay in cache, p99", `^engine\.BenchmarkCheck/typical-resident$`, "p99-ns", 0, true},
 	{"Pre-trade check, new instrument on a held underlying, p99", `^engine\.BenchmarkCheck/new-instrument$`, "p99-ns", 0, true},
 	{"Pre-trade check, random instrument and size, p99", `^engine\.BenchmarkCheck/random$`, "p99-ns", 0, true},
 }
