@@ -107,6 +107,7 @@ type Engine struct {
 	marks   []mark
 	locates [1 << 16]atomic.Int32 // ITCH locate → underlying+1 (0: unbound)
 	vols    []atomic.Pointer[vol.Surface]
+	volSet  []atomic.Bool // the surface was set at run time (SetVol)
 
 	mu       sync.RWMutex // guards the account index
 	accounts map[uint64]*acctState
@@ -167,6 +168,7 @@ func New(cfg Config, m *instrument.Master, set *account.Set) (*Engine, error) {
 	}
 	e.marks = make([]mark, len(m.Underlyings))
 	e.vols = make([]atomic.Pointer[vol.Surface], len(m.Underlyings))
+	e.volSet = make([]atomic.Bool, len(m.Underlyings))
 	for u := range m.Underlyings {
 		e.marks[u].bits.Store(math.Float64bits(m.Underlyings[u].Spot))
 		s, err := SurfaceOf(&m.Underlyings[u])
@@ -248,7 +250,59 @@ func (e *Engine) SetVol(u int, s *vol.Surface) error {
 		return fmt.Errorf("%w: underlying %d", ErrConfig, u)
 	}
 	e.vols[u].Store(s)
+	e.volSet[u].Store(true)
 	return nil
+}
+
+// Vol returns underlying u's current smile (nil for an unknown u).
+func (e *Engine) Vol(u int) *vol.Surface {
+	if u < 0 || u >= len(e.vols) {
+		return nil
+	}
+	return e.vols[u].Load()
+}
+
+// VolDocument returns the engine/vol document (vol.Encode) of surface s for
+// underlying u, named by its master symbol: the form in which SetVol's
+// surfaces are made durable and restored (ImportVol).
+func (e *Engine) VolDocument(u int, s *vol.Surface) ([]byte, error) {
+	if u < 0 || u >= len(e.vols) || s == nil {
+		return nil, fmt.Errorf("%w: underlying %d", ErrConfig, u)
+	}
+	return vol.Encode(e.master.Underlyings[u].Symbol, s)
+}
+
+// ExportVols returns, in underlying order, the document (VolDocument) of
+// every surface set at run time.
+func (e *Engine) ExportVols() ([][]byte, error) {
+	var out [][]byte
+	for u := range e.vols {
+		if !e.volSet[u].Load() {
+			continue
+		}
+		d, err := e.VolDocument(u, e.vols[u].Load())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// ImportVol applies a surface document (vol.Parse) to the underlying whose
+// master symbol it names, as SetVol does. A document that does not parse
+// (an error wrapping vol.ErrInvalid) or names no underlying (ErrConfig)
+// changes nothing.
+func (e *Engine) ImportVol(doc []byte) error {
+	sym, s, err := vol.Parse(doc)
+	if err != nil {
+		return err
+	}
+	u, ok := e.master.UnderlyingIndex(sym)
+	if !ok {
+		return fmt.Errorf("%w: surface for unknown underlying %q", ErrConfig, sym)
+	}
+	return e.SetVol(u, s)
 }
 
 // BindLocate maps an ITCH stock locate to the underlying whose ITCH symbol is

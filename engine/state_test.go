@@ -10,6 +10,7 @@ import (
 
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
+	"github.com/ballast-risk/ballast/engine/vol"
 )
 
 // TestStateRoundTrip: the exported state imported into a fresh engine gives
@@ -91,5 +92,46 @@ func TestImportStateRefusesBadState(t *testing.T) {
 		if got := f.e.ExportState(); !reflect.DeepEqual(got, base) {
 			t.Fatalf("%s: state changed by a refused import", name)
 		}
+	}
+}
+
+// TestVolExportImport: only surfaces set at run time are exported; a
+// document comes back to the same surface on a fresh engine; a document
+// that does not parse or names no underlying changes nothing.
+func TestVolExportImport(t *testing.T) {
+	e := newFixture(t, nil).e
+	if docs, err := e.ExportVols(); err != nil || len(docs) != 0 {
+		t.Fatalf("fresh engine exports %d surfaces (%v)", len(docs), err)
+	}
+	s, err := vol.Flat(0.42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetVol(1, s); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := e.ExportVols()
+	if err != nil || len(docs) != 1 {
+		t.Fatalf("export: %d surfaces (%v)", len(docs), err)
+	}
+	f := newFixture(t, nil).e
+	before := f.Vol(0)
+	if err := f.ImportVol(docs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if f.Vol(1).Vol(0, 1) != 0.42 || f.Vol(0) != before {
+		t.Fatalf("imported: underlying 1 vol %v, underlying 0 changed %v", f.Vol(1).Vol(0, 1), f.Vol(0) != before)
+	}
+	if got, _ := f.ExportVols(); !reflect.DeepEqual(got, docs) {
+		t.Fatalf("re-export %s, want %s", got, docs)
+	}
+	if err := f.ImportVol([]byte(`{"underlying":"NOPE","flat":0.3}`)); !errors.Is(err, ErrConfig) {
+		t.Errorf("unknown underlying: %v", err)
+	}
+	if err := f.ImportVol([]byte(`{"underlying":"X","flat":-1}`)); !errors.Is(err, vol.ErrInvalid) {
+		t.Errorf("bad surface: %v", err)
+	}
+	if f.Vol(1).Vol(0, 1) != 0.42 {
+		t.Error("a refused document changed a surface")
 	}
 }

@@ -248,7 +248,7 @@ func (a *appliance) open(demo bool, backend accel.Backend) (err error) {
 	}
 	log.Info("durable state restored", "dir", jdir, "snapshot", ri.HasSnapshot, "snapshot_seq", ri.SnapshotSeq,
 		"accounts", ri.Accounts, "fills", ri.Fills, "collateral_changes", ri.Collaterals,
-		"attestations", ri.Attestations, "refused", ri.Refused, "last_seq", a.j.LastSeq(),
+		"attestations", ri.Attestations, "vol_surfaces", ri.Vols+ri.VolRecords, "refused", ri.Refused, "last_seq", a.j.LastSeq(),
 		"truncated_bytes", rec.TruncatedBytes, "took", time.Since(t0).Round(time.Microsecond))
 
 	tokens := cfg.tokens
@@ -618,6 +618,10 @@ func (a *appliance) abort() {
 	a.j.Close()
 }
 
+// volEventTimeout bounds the wait for a scripted volatility spike's
+// surfaces to be journalled.
+const volEventTimeout = 5 * time.Second
+
 // marketEvent is told each scripted market event of the demo exchange as it
 // starts and ends, and logs it. A volatility spike also scales the affected
 // underlyings' surfaces for its duration (the engine does not infer
@@ -643,8 +647,10 @@ func (a *appliance) marketEvent(f itchgen.Fired) {
 			syms = append(syms, u.Symbol)
 		}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), volEventTimeout)
+	defer cancel()
 	for _, sym := range syms {
-		if _, err := a.hsvc.SetVol(sym, httpapi.VolSpec{Scale: scale}); err != nil && !errors.Is(err, httpapi.ErrUnknownUnderlying) {
+		if _, err := a.hsvc.SetVol(ctx, sym, httpapi.VolSpec{Scale: scale}); err != nil && !errors.Is(err, httpapi.ErrUnknownUnderlying) {
 			a.log.Warn("volatility spike not applied", "underlying", sym, "scale", scale, "err", err)
 		}
 	}

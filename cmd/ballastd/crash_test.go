@@ -109,6 +109,39 @@ func (c *child) logText() string {
 	return c.log.String()
 }
 
+// setVol overrides the volatility of the first instrument's underlying
+// over HTTP with body and expects 200.
+func (c *child) setVol(t *testing.T, body string) {
+	t.Helper()
+	get, _ := http.NewRequest("GET", c.httpAddr+"/v1/instruments", nil)
+	get.Header.Set("Authorization", "Bearer "+crashToken)
+	resp, err := http.DefaultClient.Do(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ib struct {
+		Instruments []struct {
+			Underlying string `json:"underlying"`
+		} `json:"instruments"`
+	}
+	err = json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&ib)
+	resp.Body.Close()
+	if err != nil || len(ib.Instruments) == 0 {
+		t.Fatalf("GET /v1/instruments: %v", err)
+	}
+	put, _ := http.NewRequest("PUT", c.httpAddr+"/v1/underlyings/"+ib.Instruments[0].Underlying+"/vol", strings.NewReader(body))
+	put.Header.Set("Authorization", "Bearer "+crashToken)
+	resp, err = http.DefaultClient.Do(put)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT vol: %d %s", resp.StatusCode, out)
+	}
+}
+
 // positionQty reads an account's position in an instrument over HTTP.
 func (c *child) positionQty(t *testing.T, acct uint64, inst uint32) int64 {
 	t.Helper()
@@ -162,6 +195,8 @@ func TestCrashLosesNoAcknowledgedFill(t *testing.T) {
 	for w := range accts {
 		start[w] = c.positionQty(t, accts[w], inst)
 	}
+	// An operator's volatility override is acknowledged like a fill.
+	c.setVol(t, `{"flat":0.9}`)
 
 	var acked [writers]atomic.Int64
 	var inflight [writers]atomic.Pointer[sbe.Fill]
@@ -228,6 +263,9 @@ func TestCrashLosesNoAcknowledgedFill(t *testing.T) {
 	c2 := startChild(t, data)
 	if !strings.Contains(c2.logText(), `"msg":"durable state restored"`) {
 		t.Fatalf("no restore line; log:\n%s", c2.logText())
+	}
+	if !strings.Contains(c2.logText(), `"vol_surfaces":1,`) {
+		t.Errorf("the volatility override was not restored; log:\n%s", c2.logText())
 	}
 	conn, err := client.Dial(context.Background(), c2.sbeAddr, crashToken, client.Options{})
 	if err != nil {

@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/instrument"
+	"github.com/ballast-risk/ballast/engine/verdict"
 	"github.com/ballast-risk/ballast/engine/vol"
 	"github.com/valyala/fasthttp"
 )
@@ -63,8 +65,10 @@ type VolInfo struct {
 type VolSetter interface {
 	// SetVol applies spec to the underlying named symbol (its master symbol
 	// or its ITCH symbol): ErrUnknownUnderlying when there is none, an
-	// error wrapping vol.ErrInvalid when the result is not a valid surface.
-	SetVol(symbol string, spec VolSpec) (VolInfo, error)
+	// error wrapping vol.ErrInvalid when the result is not a valid surface,
+	// one wrapping verdict.ErrDurability when it could not be made durable
+	// (then nothing was applied). ctx bounds the wait for durability.
+	SetVol(ctx context.Context, symbol string, spec VolSpec) (VolInfo, error)
 }
 
 // validate checks the spec's shape and bounds.
@@ -147,13 +151,17 @@ func (s *Server) setVol(ctx *fasthttp.RequestCtx, symbol string) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	info, err := vs.SetVol(symbol, spec)
+	c, cancel := context.WithTimeout(context.Background(), s.cfg.FillTimeout)
+	defer cancel()
+	info, err := vs.SetVol(c, symbol, spec)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrUnknownUnderlying):
 			writeError(ctx, fasthttp.StatusNotFound, "unknown underlying")
 		case errors.Is(err, vol.ErrInvalid):
 			writeError(ctx, fasthttp.StatusUnprocessableEntity, err.Error())
+		case errors.Is(err, verdict.ErrDurability):
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "volatility override not made durable; not applied")
 		default:
 			writeError(ctx, fasthttp.StatusInternalServerError, "volatility update failed")
 		}
@@ -207,9 +215,10 @@ func ScaleSurface(s *vol.Surface, scale float64) (*vol.Surface, error) {
 	return vol.NewSurface(sl)
 }
 
-// SetVol implements VolSetter: the engine's next epoch uses the new
-// surface (engine.Engine.SetVol swaps it atomically).
-func (s *EngineService) SetVol(symbol string, spec VolSpec) (VolInfo, error) {
+// SetVol implements VolSetter: the new surface is journalled, then the
+// engine swaps it in atomically (verdict.EngineService.SetVol), and the
+// engine's next epoch uses it.
+func (s *EngineService) SetVol(ctx context.Context, symbol string, spec VolSpec) (VolInfo, error) {
 	if err := spec.validate(); err != nil {
 		return VolInfo{}, fmt.Errorf("%w: %v", vol.ErrInvalid, err)
 	}
@@ -232,7 +241,7 @@ func (s *EngineService) SetVol(symbol string, spec VolSpec) (VolInfo, error) {
 	if err != nil {
 		return VolInfo{}, err
 	}
-	if err := s.eng.SetVol(u, sur); err != nil {
+	if err := s.fills.SetVol(ctx, u, sur); err != nil {
 		return VolInfo{}, err
 	}
 	ul := &m.Underlyings[u]

@@ -19,7 +19,7 @@ type volFake struct {
 	specs map[string]VolSpec
 }
 
-func (f *volFake) SetVol(symbol string, spec VolSpec) (VolInfo, error) {
+func (f *volFake) SetVol(_ context.Context, symbol string, spec VolSpec) (VolInfo, error) {
 	if symbol != "ACME" {
 		return VolInfo{}, ErrUnknownUnderlying
 	}

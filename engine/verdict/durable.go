@@ -14,6 +14,7 @@ import (
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
 	"github.com/ballast-risk/ballast/engine/sbe"
+	"github.com/ballast-risk/ballast/engine/vol"
 )
 
 // The durable state.
@@ -34,6 +35,9 @@ import (
 //	  2 credit line), pad [7], amount f64 (currency units, IEEE-754 bits)
 //	template 2, attestation, block n ≤ AttestRecordBytesMax-8: the
 //	  accepted statement as JSON (attest.Statement's field names)
+//	template 3, volatility surface, block n ≤ VolRecordBytesMax-8: the
+//	  surface an operator set at run time, as an engine/vol document
+//	  naming the underlying by its master symbol
 
 // Journal record schema.
 const (
@@ -45,6 +49,9 @@ const (
 	CollateralRecordBytes = sbe.HeaderBytes + 24
 	// AttestRecordBytesMax bounds an attestation record.
 	AttestRecordBytesMax = 2048
+	// VolRecordBytesMax bounds a volatility surface record (a 64-slice
+	// surface takes about 9 KB).
+	VolRecordBytesMax = 32 << 10
 	// SnapshotFormat names the snapshot's JSON format.
 	SnapshotFormat = "ballast-state/1"
 )
@@ -52,6 +59,7 @@ const (
 const (
 	templateCollateral  = 1
 	templateAttestation = 2
+	templateVol         = 3
 )
 
 // Errors of the durable state.
@@ -100,12 +108,13 @@ func EncodeAttestRecord(dst []byte, s attest.Statement) ([]byte, error) {
 
 // record is one decoded journal record.
 type record struct {
-	kind   int // templateCollateral, templateAttestation, or 0 for a fill
+	kind   int // templateCollateral, templateAttestation, templateVol, or 0 for a fill
 	fill   sbe.Fill
 	acct   uint64
 	tier   account.Tier
 	amount float64
 	stmt   attest.Statement
+	vol    []byte // templateVol: the surface document
 }
 
 func decodeRecord(rec []byte) (record, error) {
@@ -136,6 +145,11 @@ func decodeRecord(rec []byte) (record, error) {
 			return record{}, fmt.Errorf("%w: attestation: %v", ErrRecord, err)
 		}
 		return r, nil
+	case templateVol:
+		if len(body) == 0 {
+			return record{}, fmt.Errorf("%w: empty volatility record", ErrRecord)
+		}
+		return record{kind: templateVol, vol: body}, nil
 	}
 	return record{}, fmt.Errorf("%w: template %d", ErrRecord, tmpl)
 }
@@ -184,6 +198,39 @@ func (s *EngineService) Attest(ctx context.Context, sg attest.Signed) (attest.St
 	return stmt, nil
 }
 
+// EncodeVolRecord appends a volatility surface record of doc (an engine/vol
+// document, engine.VolDocument) to dst.
+func EncodeVolRecord(dst, doc []byte) ([]byte, error) {
+	if len(doc) == 0 || sbe.HeaderBytes+len(doc) > VolRecordBytesMax {
+		return dst, fmt.Errorf("%w: volatility record of %d bytes", ErrRecord, sbe.HeaderBytes+len(doc))
+	}
+	var h [sbe.HeaderBytes]byte
+	putHeader(h[:], len(doc), templateVol)
+	return append(append(dst, h[:]...), doc...), nil
+}
+
+// SetVol journals underlying u's new volatility surface and then applies it
+// (engine.Engine.SetVol): an operator's override outlives a restart like
+// every other acknowledged change. A surface whose document exceeds the
+// record bound is refused (ErrRecord) before anything is written; a journal
+// failure is ErrDurability, and nothing is applied.
+func (s *EngineService) SetVol(ctx context.Context, u int, sur *vol.Surface) error {
+	doc, err := s.eng.VolDocument(u, sur)
+	if err != nil {
+		return err
+	}
+	rec, err := EncodeVolRecord(nil, doc)
+	if err != nil {
+		return err
+	}
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	if _, err := s.journal.Append(ctx, rec); err != nil {
+		return fmt.Errorf("%w: %v", ErrDurability, err)
+	}
+	return s.eng.SetVol(u, sur)
+}
+
 // snapshotDoc is a snapshot's content.
 type snapshotDoc struct {
 	Format   string                `json:"format"`
@@ -193,6 +240,10 @@ type snapshotDoc struct {
 	Nonces   []attest.Nonce        `json:"nonces"`
 	// ExecIDs is the duplicate-fill window, oldest first.
 	ExecIDs []uint64 `json:"exec_ids"`
+	// Vols are the volatility surfaces set at run time, one engine/vol
+	// document each (absent from snapshots written before they were
+	// kept).
+	Vols []json.RawMessage `json:"vols,omitempty"`
 }
 
 // SnapshotInfo describes a snapshot written.
@@ -220,6 +271,14 @@ func (s *EngineService) Snapshot() (SnapshotInfo, error) {
 		return SnapshotInfo{Seq: seq}, nil
 	}
 	doc := snapshotDoc{Format: SnapshotFormat, Seq: seq, Taken: t0.UTC(), Accounts: s.eng.ExportState()}
+	vols, err := s.eng.ExportVols()
+	if err != nil {
+		s.stateMu.Unlock()
+		return SnapshotInfo{}, fmt.Errorf("verdict: snapshot: %w", err)
+	}
+	for _, v := range vols {
+		doc.Vols = append(doc.Vols, v)
+	}
 	if v := s.eng.Config().Verifier; v != nil {
 		doc.Nonces = v.ExportNonces()
 	}
@@ -257,11 +316,13 @@ type RestoreInfo struct {
 	HasSnapshot bool
 	// Accounts is the number of account states the snapshot restored.
 	Accounts int
-	// Fills, Collaterals and Attestations count the records replayed after
-	// the snapshot; Refused counts those the engine refused again (as it
-	// did when they were first received, e.g. a fill that would overflow a
-	// position).
-	Fills, Collaterals, Attestations, Refused int
+	// Vols is the number of volatility surfaces the snapshot restored.
+	Vols int
+	// Fills, Collaterals, Attestations and VolRecords count the records
+	// replayed after the snapshot; Refused counts those the engine refused
+	// again (as it did when they were first received, e.g. a fill that
+	// would overflow a position).
+	Fills, Collaterals, Attestations, VolRecords, Refused int
 	// LastSeq is the last record replayed.
 	LastSeq uint64
 }
@@ -300,6 +361,12 @@ func (s *EngineService) Restore() (RestoreInfo, error) {
 		for _, id := range doc.ExecIDs {
 			s.remember(id)
 		}
+		for _, v := range doc.Vols {
+			if err := s.eng.ImportVol(v); err != nil {
+				return info, fmt.Errorf("%w: %v", ErrSnapshot, err)
+			}
+		}
+		info.Vols = len(doc.Vols)
 		info.SnapshotSeq, info.HasSnapshot, info.Accounts = seq, true, len(doc.Accounts)
 		s.snapSeq, s.snapSeqValid = seq, true
 		from = seq + 1
@@ -326,6 +393,14 @@ func (s *EngineService) Restore() (RestoreInfo, error) {
 			}
 			if err := s.eng.RestoreAttestation(r.stmt); err != nil {
 				info.Refused++
+			}
+		case templateVol:
+			info.VolRecords++
+			if err := s.eng.ImportVol(r.vol); err != nil {
+				if errors.Is(err, vol.ErrInvalid) {
+					return fmt.Errorf("record %d: %w: %v", seq, ErrRecord, err)
+				}
+				info.Refused++ // an underlying the master no longer has
 			}
 		default:
 			info.Fills++

@@ -19,6 +19,7 @@ import (
 	"github.com/ballast-risk/ballast/engine/enginetest"
 	"github.com/ballast-risk/ballast/engine/journal"
 	"github.com/ballast-risk/ballast/engine/sbe"
+	"github.com/ballast-risk/ballast/engine/vol"
 )
 
 // durableFixture is the test book with an attestation verifier, its service
@@ -354,5 +355,99 @@ func TestOpenDirMissing(t *testing.T) {
 	}
 	if _, err := os.Stat(f.dir); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVolOverridesSurviveRestart: a volatility surface set at run time is
+// journalled before it applies, comes back from the log after a crash and
+// from a snapshot after one is taken, and a corrupt surface record stops
+// the restore instead of being skipped.
+func TestVolOverridesSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	f := newDurable(t)
+	m := f.eng.Master()
+	if len(m.Underlyings) < 2 {
+		t.Fatal("the test book needs two underlyings")
+	}
+	flat, err := vol.Flat(0.55)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smile, err := vol.NewSurface([]vol.Slice{{T: 0.25, A: 0.02, B: 0.1, Rho: -0.4, M: 0.01, Sigma: 0.2},
+		{T: 1, A: 0.06, B: 0.12, Rho: -0.35, M: 0.02, Sigma: 0.25}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetVol(ctx, 0, flat); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetVol(ctx, 1, smile); err != nil {
+		t.Fatal(err)
+	}
+	want, err := f.eng.ExportVols()
+	if err != nil || len(want) != 2 {
+		t.Fatalf("export: %d surfaces, %v", len(want), err)
+	}
+	same := func(how string) {
+		t.Helper()
+		got, err := f.eng.ExportVols()
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: surfaces\n%s\nwant\n%s (%v)", how, got, want, err)
+		}
+		if v := f.eng.Vol(0).Vol(0, 0.5); v != 0.55 {
+			t.Fatalf("%s: underlying 0 vol %v, want 0.55", how, v)
+		}
+	}
+	if info := f.restart(); info.VolRecords != 2 || info.Refused != 0 {
+		t.Fatalf("restore from the log: %+v", info)
+	}
+	same("from the log")
+	if _, err := f.svc.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if info := f.restart(); !info.HasSnapshot || info.Vols != 2 || info.VolRecords != 0 {
+		t.Fatalf("restore from the snapshot: %+v", info)
+	}
+	same("from the snapshot")
+
+	// A surface record that does not parse is a damaged journal.
+	bad, err := EncodeVolRecord(nil, []byte(`{"underlying":"`+m.Underlyings[0].Symbol+`","flat":-1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.j.Append(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eng := enginetest.Engine(t)
+	j := openJournal(t, f.dir)
+	defer j.Close()
+	svc, err := NewEngineService(eng, j, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Restore(); !errors.Is(err, ErrRecord) {
+		t.Fatalf("restore over a bad surface record: %v, want ErrRecord", err)
+	}
+}
+
+// TestVolRecordBounds: EncodeVolRecord refuses an empty or oversized
+// document.
+func TestVolRecordBounds(t *testing.T) {
+	if _, err := EncodeVolRecord(nil, nil); !errors.Is(err, ErrRecord) {
+		t.Errorf("empty: %v", err)
+	}
+	if _, err := EncodeVolRecord(nil, make([]byte, VolRecordBytesMax)); !errors.Is(err, ErrRecord) {
+		t.Errorf("oversized: %v", err)
+	}
+	rec, err := EncodeVolRecord(nil, []byte(`{"underlying":"X","flat":0.2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := decodeRecord(rec)
+	if err != nil || r.kind != templateVol || string(r.vol) != `{"underlying":"X","flat":0.2}` {
+		t.Fatalf("round trip: %+v %v", r, err)
 	}
 }
