@@ -101,11 +101,28 @@ const (
 // outside its window, and its two sums are added to the words. Zeros,
 // subnormals, the smallest normals and the infinities take addBits.
 func (s *exactSum) addRun(xs []float64) {
+	s.sumRuns(xs, nil, 0, 0, false)
+}
+
+// sumRuns is the loop of addRun and addBracket: with bracket set it also
+// copies the values of xs in [lo, hi] to the front of dst and counts them
+// (c) and those above hi (g). The flag is the same for every value, so its
+// test is always predicted; one loop keeps the run arithmetic in registers
+// for both callers.
+func (s *exactSum) sumRuns(xs, dst []float64, lo, hi float64, bracket bool) (c, g int) {
 	const noRun = -2*runSpan - 1 // outside every window: e − noRun > 2·runSpan
 	base := noRun
 	var scale float64
 	var sumHi, sumLo int64
+	if bracket {
+		dst = dst[:len(xs)]
+	}
 	for _, x := range xs {
+		if bracket {
+			dst[c] = x
+			c += b2i(x >= lo) & b2i(x <= hi)
+			g += b2i(x > hi)
+		}
 		b := math.Float64bits(x)
 		e := int(b>>52) & 0x7ff
 		if uint(e-base) <= 2*runSpan {
@@ -121,7 +138,7 @@ func (s *exactSum) addRun(xs []float64) {
 		nb := min(e-runSpan, runBaseMax)
 		if nb < runBaseMin || e == 0x7ff {
 			s.addBits(b)
-			s.adds-- // already counted by addSlice
+			s.adds-- // already counted by the caller
 			continue
 		}
 		base = nb
@@ -133,6 +150,7 @@ func (s *exactSum) addRun(xs []float64) {
 	if base != noRun {
 		s.flushRun(base, sumHi, sumLo)
 	}
+	return c, g
 }
 
 // flushRun adds sumHi·2^32 + sumLo, in units of 2^(base−1075) =
@@ -330,41 +348,5 @@ func (s *exactSum) addBracket(xs, dst []float64, lo, hi float64) (c, g int) {
 		s.normalise()
 	}
 	s.adds += len(xs)
-	dst = dst[:len(xs)]
-	const noRun = -2*runSpan - 1
-	base := noRun
-	var scale float64
-	var sumHi, sumLo int64
-	for _, x := range xs {
-		dst[c] = x
-		c += b2i(x >= lo) & b2i(x <= hi)
-		g += b2i(x > hi)
-		b := math.Float64bits(x)
-		e := int(b>>52) & 0x7ff
-		if uint(e-base) <= 2*runSpan {
-			v := int64(x * scale)
-			sumHi += v >> 32
-			sumLo += v & sumDigitMask
-			continue
-		}
-		if base != noRun {
-			s.flushRun(base, sumHi, sumLo)
-			base, sumHi, sumLo = noRun, 0, 0
-		}
-		nb := min(e-runSpan, runBaseMax)
-		if nb < runBaseMin || e == 0x7ff {
-			s.addBits(b)
-			s.adds-- // already counted
-			continue
-		}
-		base = nb
-		scale = math.Float64frombits(uint64(2*1023+52-base) << 52)
-		v := int64(x * scale)
-		sumHi += v >> 32
-		sumLo += v & sumDigitMask
-	}
-	if base != noRun {
-		s.flushRun(base, sumHi, sumLo)
-	}
-	return c, g
+	return s.sumRuns(xs, dst, lo, hi, true)
 }
