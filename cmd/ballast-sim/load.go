@@ -39,6 +39,10 @@ no goroutine of its own, and the open-loop sender polls every session for
 answers while it waits for the next send time: the load generator is one
 busy goroutine. --shm-direct=false uses client.Conn, which runs a reader
 goroutine per session (plus a receiver per session in the load generator).
+Over tcp in open loop (--tcp-direct, the default) likewise: each session
+is a client.Direct whose socket the sender reads without waiting, so no
+answer waits for a goroutine to be woken; max and fills modes, and
+--tcp-direct=false, use client.Conn.
 
 Orders are drawn deterministically (--seed) from --accounts x --instruments
 at --price (0: at the mark) with quantities log-uniform in [--qty-min,
@@ -53,7 +57,7 @@ Flags:
 type loadOpts struct {
 	transport, addr, shmDir, httpURL, token, mode string
 	rate                                          float64
-	poisson, jsonOut, shmDirect                   bool
+	poisson, jsonOut, shmDirect, tcpDirect        bool
 	duration, warmup, late, drain                 time.Duration
 	conns, inflight, batch                        int
 	seed, execBase                                uint64
@@ -68,6 +72,7 @@ func loadFlags() (*flag.FlagSet, *loadOpts) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:9070", "SBE server address (tcp; ballastd --sbe)")
 	fs.StringVar(&o.shmDir, "shm-dir", "/dev/shm/ballast", "the server's shared-memory slot directory (shm; ballastd --shm)")
 	fs.BoolVar(&o.shmDirect, "shm-direct", true, "shm: sessions without goroutines (client.DialShmDirect), polled by the open-loop sender; false: client.DialShm with a reader goroutine per session")
+	fs.BoolVar(&o.tcpDirect, "tcp-direct", true, "tcp, open loop: sessions without goroutines (client.DialDirect: non-blocking socket reads polled by the sender); false, and always in max and fills modes: client.Dial with a reader goroutine per session")
 	fs.StringVar(&o.httpURL, "http", "", "HTTP API base URL, e.g. http://127.0.0.1:8080 (http transport, and discovery)")
 	fs.StringVar(&o.token, "token", "", "bearer token (default $BALLAST_TOKEN)")
 	fs.StringVar(&o.mode, "mode", "open", "open, max or fills")
@@ -197,9 +202,15 @@ func (o *loadOpts) target() (loadgen.Target, string, error) {
 		}
 		note := ""
 		if isLoopback(o.addr) {
-			note = local
+			note = local + "; "
 		}
-		return &loadgen.TCPTarget{Addr: o.addr, Token: o.token, Options: copts}, note, nil
+		direct := o.tcpDirect && o.mode == "open"
+		if direct {
+			note += "tcp client: client.Direct (no goroutines; the sender polls every socket)"
+		} else {
+			note += "tcp client: pipelined client.Conn (a reader goroutine per session)"
+		}
+		return &loadgen.TCPTarget{Addr: o.addr, Token: o.token, Options: copts, Direct: direct}, note, nil
 	case "shm":
 		if o.shmDir == "" {
 			return nil, "", fmt.Errorf("%w: --shm-dir is required for shm", errUsage)

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"runtime"
 	"sync"
@@ -133,21 +135,81 @@ func BenchmarkCheckInmemory(b *testing.B) {
 	b.Run("parallel", func(b *testing.B) { benchCheckOver(b, h.ln.Dial, benchConns()) })
 }
 
+// BenchmarkCheckLoopbackTCP: POST /v1/check over loopback TCP, the
+// server's reads parking in the network poller (park) or spinning first
+// (busypoll, Config.BusyPoll).
 func BenchmarkCheckLoopbackTCP(b *testing.B) {
-	s, err := New(Config{Tokens: testTokens, Logger: quietLogger()}, newFake())
+	for _, mode := range []string{"park", "busypoll"} {
+		b.Run(mode, func(b *testing.B) {
+			cfg := Config{Tokens: testTokens, Logger: quietLogger()}
+			if mode == "busypoll" {
+				cfg.BusyPoll = time.Millisecond
+			}
+			dial := startLoopback(b, cfg)
+			b.Run("serial", func(b *testing.B) { benchCheckOver(b, dial, 1) })
+			b.Run("parallel", func(b *testing.B) { benchCheckOver(b, dial, benchConns()) })
+		})
+	}
+}
+
+// startLoopback serves a fake service with cfg on a loopback TCP port and
+// returns a dialler.
+func startLoopback(tb testing.TB, cfg Config) func() (net.Conn, error) {
+	tb.Helper()
+	s, err := New(cfg, newFake())
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	go s.Serve(ln)
-	defer s.Shutdown(b.Context())
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
 	addr := ln.Addr().String()
-	dial := func() (net.Conn, error) { return net.Dial("tcp", addr) }
-	b.Run("serial", func(b *testing.B) { benchCheckOver(b, dial, 1) })
-	b.Run("parallel", func(b *testing.B) { benchCheckOver(b, dial, benchConns()) })
+	return func() (net.Conn, error) { return net.Dial("tcp", addr) }
+}
+
+// TestBusyPollLoopback: with Config.BusyPoll the server answers over real
+// TCP as it does without, on one keep-alive connection and on several.
+func TestBusyPollLoopback(t *testing.T) {
+	dial := startLoopback(t, Config{Tokens: testTokens, Logger: quietLogger(), BusyPoll: time.Millisecond, BusyPollers: 1})
+	cl := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return dial() }, MaxConnsPerHost: 4}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for c := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			for i := range 100 {
+				req.Reset()
+				req.SetRequestURI("http://ballast/v1/check")
+				req.Header.SetMethod("POST")
+				req.Header.Set("Authorization", "Bearer "+tokAdmin)
+				req.SetBodyString(fmt.Sprintf(`{"account":1,"instrument":10,"side":"buy","qty":%d,"price":1000000}`, c*1000+i+1))
+				if err := cl.DoTimeout(req, resp, 5*time.Second); err != nil {
+					errs <- err
+					return
+				}
+				if resp.StatusCode() != 200 {
+					errs <- fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
 
 // TestAppendCheckResultMatchesJSON: the hand encoder writes what

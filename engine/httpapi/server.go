@@ -17,6 +17,7 @@ import (
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/dashboard"
+	"github.com/ballast-risk/ballast/engine/internal/busypoll"
 )
 
 // Defaults for zero Config fields.
@@ -105,6 +106,13 @@ type Config struct {
 	// answered 503. nil: those routes are 404. dashboard.Provider.Summary
 	// fits.
 	Dashboard func() (*dashboard.Summary, error)
+	// BusyPoll and BusyPollers make a connection's reads spin as the SBE
+	// server's do (verdict.Config.BusyPoll): a connection waiting for its
+	// next request tries its socket without parking for up to BusyPoll
+	// (at most busypoll.SpinMax), at most BusyPollers of them at once
+	// (default 1). Zero BusyPoll: reads park at once.
+	BusyPoll    time.Duration
+	BusyPollers int
 }
 
 // Logger is fasthttp's logger interface (log.Logger satisfies it).
@@ -136,6 +144,7 @@ type Server struct {
 	// tokens is the token set, swapped whole by SetTokens; a request
 	// loads it once.
 	tokens  atomic.Pointer[[]tokenEntry]
+	poll    *busypoll.Budget // Config.BusyPoll's, shared by the connections
 	srv     *fasthttp.Server
 	metrics *metrics
 	hub     *hub
@@ -247,7 +256,14 @@ func New(cfg Config, svc Service) (*Server, error) {
 	if cfg.SweepInterval < 0 {
 		return nil, fmt.Errorf("%w: negative SweepInterval", ErrConfig)
 	}
-	s := &Server{cfg: cfg, svc: svc, metrics: newMetrics(), stop: make(chan struct{})}
+	if cfg.BusyPoll > 0 && cfg.BusyPollers == 0 {
+		cfg.BusyPollers = 1
+	}
+	poll, err := busypoll.NewBudget(cfg.BusyPoll, cfg.BusyPollers)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	s := &Server{cfg: cfg, svc: svc, poll: poll, metrics: newMetrics(), stop: make(chan struct{})}
 	s.tokens.Store(&tokens)
 	s.hub = newHub(cfg.StreamClientsMax, cfg.StreamBufferMax, s.metrics)
 	if cfg.Dashboard != nil {
@@ -284,6 +300,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		go s.sweepLoop()
 	}
 	s.mu.Unlock()
+	if s.poll.Spins() {
+		ln = busypoll.NewListener(ln, s.poll)
+	}
 	return s.srv.Serve(ln)
 }
 

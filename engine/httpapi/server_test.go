@@ -351,6 +351,9 @@ func TestNewValidates(t *testing.T) {
 		{BodyBytesMax: -1},
 		{OrdersMax: OrdersMaxLimit + 1},
 		{ReadTimeout: -time.Second},
+		{BusyPoll: time.Second},
+		{BusyPoll: -time.Millisecond},
+		{BusyPoll: time.Millisecond, BusyPollers: 1 << 10},
 	} {
 		if _, err := New(cfg, f); !errors.Is(err, ErrConfig) {
 			t.Errorf("%+v: %v", cfg, err)

@@ -7,12 +7,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ballast-risk/ballast/engine/internal/busypoll"
 	"github.com/ballast-risk/ballast/engine/sbe"
 )
 
@@ -84,6 +86,16 @@ type Config struct {
 	NoticeInterval time.Duration
 	// FillTimeout bounds how long one Fill may wait for the journal.
 	FillTimeout time.Duration
+	// BusyPoll, when positive, makes a TCP connection's reader try its
+	// socket without waiting for up to this long (at most
+	// busypoll.SpinMax) before it parks in the network poller, so that a
+	// connection whose requests keep coming is served without a wake-up
+	// per request. It burns a core while it spins; BusyPollers bounds how
+	// many readers may spin at once. Zero: readers park at once.
+	BusyPoll time.Duration
+	// BusyPollers bounds the readers spinning at once under BusyPoll
+	// (default 1, at most busypoll.SpinnersMax).
+	BusyPollers int
 }
 
 // Errors.
@@ -132,6 +144,8 @@ type Server struct {
 	// once.
 	tokens atomic.Pointer[[]tokenRole]
 	stats  counters
+	// poll is the TCP readers' shared busy-polling budget (Config.BusyPoll).
+	poll *busypoll.Budget
 
 	mu        sync.Mutex
 	sessions  map[*session]struct{}
@@ -184,7 +198,14 @@ func NewServer(cfg Config, svc Service) (*Server, error) {
 	case cfg.ConnsMax < 0, cfg.PendingMax < 1, cfg.IdleTimeout < 0, cfg.WriteTimeout < 0, cfg.FillTimeout < 0:
 		return nil, fmt.Errorf("%w: negative bound", ErrConfig)
 	}
-	s := &Server{cfg: cfg, svc: svc, sessions: map[*session]struct{}{}, listeners: map[net.Listener]struct{}{},
+	if cfg.BusyPoll > 0 && cfg.BusyPollers == 0 {
+		cfg.BusyPollers = 1
+	}
+	poll, err := busypoll.NewBudget(cfg.BusyPoll, cfg.BusyPollers)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	s := &Server{cfg: cfg, svc: svc, poll: poll, sessions: map[*session]struct{}{}, listeners: map[net.Listener]struct{}{},
 		shmSlots: map[*shmSlot]struct{}{}, shmSess: map[*shmSession]struct{}{}, stop: make(chan struct{})}
 	tokens, err := parseTokens(cfg.Tokens)
 	if err != nil {
@@ -632,7 +653,13 @@ func (ss *session) readLoop() {
 		s.stats.connsClosed.Add(1)
 		s.wg.Done()
 	}()
-	br := bufio.NewReaderSize(ss.nc, s.cfg.ReadBufferBytes)
+	var src io.Reader = ss.nc
+	if s.poll.Spins() {
+		if pc, err := busypoll.NewConn(ss.nc, s.poll); err == nil {
+			src = pc
+		}
+	}
+	br := bufio.NewReaderSize(src, s.cfg.ReadBufferBytes)
 	for {
 		if s.cfg.IdleTimeout > 0 && br.Buffered() == 0 {
 			_ = ss.nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -27,6 +28,9 @@ func TestNewServerConfig(t *testing.T) {
 		{Tokens: map[string]string{"a\x00b": "admin"}},
 		{FrameBytesMax: 20},
 		{PendingMax: -1},
+		{BusyPoll: time.Second},
+		{BusyPoll: -time.Millisecond},
+		{BusyPoll: time.Millisecond, BusyPollers: 1 << 10},
 	}
 	for i, cfg := range bad {
 		if _, err := NewServer(cfg, newFake()); !errors.Is(err, ErrConfig) {
@@ -250,8 +254,14 @@ func TestFirmIsolation(t *testing.T) {
 }
 
 func TestPipelining(t *testing.T) {
+	for _, busy := range []time.Duration{0, time.Millisecond} {
+		t.Run(fmt.Sprintf("busypoll=%v", busy), func(t *testing.T) { testPipelining(t, busy) })
+	}
+}
+
+func testPipelining(t *testing.T, busy time.Duration) {
 	const n = 10000
-	_, addr := startServer(t, Config{PendingMax: 64}, newFake())
+	srv, addr := startServer(t, Config{PendingMax: 64, BusyPoll: busy}, newFake())
 	c := dial(t, addr, "adm")
 	ctx := ctx5(t)
 	sendErr := make(chan error, 1)
@@ -285,6 +295,13 @@ func TestPipelining(t *testing.T) {
 	}
 	if err := <-sendErr; err != nil {
 		t.Fatal(err)
+	}
+	st := srv.Stats()
+	if busy > 0 && st.BusyPollSpun+st.BusyPollParked == 0 {
+		t.Errorf("busy polling counted no reads: %+v", st)
+	}
+	if busy == 0 && st.BusyPollSpun+st.BusyPollParked != 0 {
+		t.Errorf("reads counted as busy-polled without BusyPoll: %+v", st)
 	}
 }
 
@@ -426,12 +443,18 @@ func TestConnLimit(t *testing.T) {
 	}
 }
 
+// TestIdleTimeout: a silent connection is closed after IdleTimeout, also
+// when its reader spins first (BusyPoll longer than the time-out).
 func TestIdleTimeout(t *testing.T) {
-	srv, addr := startServer(t, Config{IdleTimeout: 50 * time.Millisecond}, newFake())
-	r := dialRaw(t, addr)
-	r.login("adm")
-	r.expectEOF()
-	waitFor(t, "idle close", func() bool { return srv.Stats().IdleClosed == 1 })
+	for _, busy := range []time.Duration{0, 10 * time.Millisecond} {
+		t.Run(fmt.Sprintf("busypoll=%v", busy), func(t *testing.T) {
+			srv, addr := startServer(t, Config{IdleTimeout: 5 * time.Millisecond, BusyPoll: busy}, newFake())
+			r := dialRaw(t, addr)
+			r.login("adm")
+			r.expectEOF()
+			waitFor(t, "idle close", func() bool { return srv.Stats().IdleClosed == 1 })
+		})
+	}
 }
 
 func TestFillTimeout(t *testing.T) {

@@ -103,6 +103,11 @@ type Stats struct {
 	// ShmFramesIn counts frames read from shared-memory clients (malformed
 	// included), ShmFramesOut frames written to them.
 	ShmFramesIn, ShmFramesOut uint64
+	// BusyPollSpun counts TCP socket reads that found data while spinning
+	// (Config.BusyPoll), BusyPollParked those that parked in the network
+	// poller (nothing came within BusyPoll, or BusyPollers readers were
+	// spinning already). Both stay 0 without BusyPoll.
+	BusyPollSpun, BusyPollParked uint64
 }
 
 // Stats returns the counters now.
@@ -130,6 +135,10 @@ func (s *Server) Stats() Stats {
 		st.CheckCounts[i] = c.checkNs.counts[i].Load()
 	}
 	st.CheckSumNs = c.checkNs.sumNs.Load()
+	if s.poll.Spins() {
+		ps := s.poll.Stats()
+		st.BusyPollSpun, st.BusyPollParked = ps.Spun, ps.Parked
+	}
 	s.mu.Lock()
 	st.Conns = len(s.sessions)
 	st.ShmSlots, st.ShmSessions = len(s.shmSlots), len(s.shmSess)

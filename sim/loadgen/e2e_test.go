@@ -56,7 +56,7 @@ func checkResponsive(t *testing.T, s *loadgentest.Servers) {
 // of accepts and rejects, and the servers stay responsive.
 func TestOpenLoopTransports(t *testing.T) {
 	s := loadgentest.Start(t)
-	for _, tr := range []string{"tcp", "shm", "shm-direct", "http"} {
+	for _, tr := range []string{"tcp", "tcp-direct", "shm", "shm-direct", "http"} {
 		t.Run(tr, func(t *testing.T) {
 			res, err := Run(context.Background(), target(t, s, tr), Options{Rate: 4000, Poisson: tr != "shm", Seed: 5,
 				Warmup: 200 * time.Millisecond, Duration: 800 * time.Millisecond, Conns: 2, Mix: bookMix()})
@@ -168,12 +168,19 @@ func TestDialFailures(t *testing.T) {
 	}
 }
 
-// TestOpenLoopShmDirectPolled: an open-loop run over shm direct sessions is
-// polled by its sender (no receiver goroutines), and at 20k checks/s over
-// two sessions every request is answered, correctly, and timed.
-func TestOpenLoopShmDirectPolled(t *testing.T) {
-	s := loadgentest.Start(t)
-	tgt := target(t, s, "shm-direct")
+// TestOpenLoopDirectPolled: an open-loop run over direct sessions (shared
+// memory, and TCP to servers that busy-poll) is polled by its sender (no
+// receiver goroutines), and at 20k checks/s over two sessions every
+// request is answered, correctly, and timed.
+func TestOpenLoopDirectPolled(t *testing.T) {
+	s := loadgentest.StartWith(t, loadgentest.Options{BusyPoll: 200 * time.Microsecond})
+	for _, tr := range []string{"shm-direct", "tcp-direct"} {
+		t.Run(tr, func(t *testing.T) { testOpenLoopDirectPolled(t, s, tr) })
+	}
+}
+
+func testOpenLoopDirectPolled(t *testing.T, s *loadgentest.Servers, tr string) {
+	tgt := target(t, s, tr)
 	opts := Options{Rate: 20_000, Duration: time.Second, Conns: 2, Mix: bookMix()}
 	if err := opts.fill(false, false); err != nil {
 		t.Fatal(err)
@@ -185,7 +192,7 @@ func TestOpenLoopShmDirectPolled(t *testing.T) {
 	polled := r.polled
 	r.close()
 	if !polled {
-		t.Fatal("shm direct sessions were not polled")
+		t.Fatalf("%s sessions were not polled", tr)
 	}
 	opts.Warmup = 100 * time.Millisecond
 	opts.Duration = 400 * time.Millisecond
@@ -198,4 +205,15 @@ func TestOpenLoopShmDirectPolled(t *testing.T) {
 		t.Fatalf("verdicts %d/%d lag %+v", res.Accepts, res.Rejects, res.Lag)
 	}
 	checkResponsive(t, s)
+}
+
+// TestTCPDirectClosedLoopRefused: closed-loop runs need a receiver per
+// session, which a TCP Direct session (one goroutine) cannot have.
+func TestTCPDirectClosedLoopRefused(t *testing.T) {
+	s := loadgentest.Start(t)
+	tgt := target(t, s, "tcp-direct")
+	opts := Options{Conns: 1, InflightMax: 8, Duration: 100 * time.Millisecond, Mix: bookMix()}
+	if _, err := RunMax(context.Background(), tgt, opts); !errors.Is(err, ErrOptions) {
+		t.Fatalf("RunMax over tcp-direct: %v, want ErrOptions", err)
+	}
 }

@@ -22,6 +22,8 @@ func target(tb testing.TB, s *loadgentest.Servers, name string) Target {
 	switch name {
 	case "tcp":
 		return &TCPTarget{Addr: s.TCPAddr, Token: loadgentest.Token}
+	case "tcp-direct":
+		return &TCPTarget{Addr: s.TCPAddr, Token: loadgentest.Token, Direct: true}
 	case "shm":
 		return &ShmTarget{Dir: s.ShmDir, Token: loadgentest.Token}
 	case "shm-direct":

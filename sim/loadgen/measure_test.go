@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -17,12 +18,26 @@ import (
 // host's CPUs, which each result's note says.
 //
 //	BALLAST_LOADGEN_MEASURE=1 go test ./sim/loadgen -run TestMeasure -v
+//
+// BALLAST_LOADGEN_BUSY_POLL (a duration, e.g. 200us) turns on the TCP
+// servers' busy polling (verdict.Config.BusyPoll, httpapi.Config.BusyPoll).
 func TestMeasure(t *testing.T) {
 	if os.Getenv("BALLAST_LOADGEN_MEASURE") != "1" {
 		t.Skip("set BALLAST_LOADGEN_MEASURE=1 to measure")
 	}
-	s := loadgentest.Start(t)
+	var sopts loadgentest.Options
+	if v := os.Getenv("BALLAST_LOADGEN_BUSY_POLL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("BALLAST_LOADGEN_BUSY_POLL: %v", err)
+		}
+		sopts.BusyPoll = d
+	}
+	s := loadgentest.StartWith(t, sopts)
 	note := "in-process servers: load generator and servers share this host's CPUs"
+	if sopts.BusyPoll > 0 {
+		note += fmt.Sprintf("; TCP servers busy-poll %v", sopts.BusyPoll)
+	}
 	fillMix, err := CrossMix(loadgentest.Accounts, loadgentest.Instruments, 0, 1, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +59,8 @@ func TestMeasure(t *testing.T) {
 		{"tcp open 10k", Run, "tcp", open(10_000, 1)},
 		{"tcp open 50k", Run, "tcp", open(50_000, 1)},
 		{"tcp open 100k", Run, "tcp", open(100_000, 1)},
+		{"tcp-direct open 10k", Run, "tcp-direct", open(10_000, 1)},
+		{"tcp-direct open 100k", Run, "tcp-direct", open(100_000, 1)},
 		{"shm open 10k", Run, "shm", open(10_000, 1)},
 		{"shm open 100k", Run, "shm", open(100_000, 1)},
 		{"shm-direct open 10k", Run, "shm-direct", open(10_000, 1)},

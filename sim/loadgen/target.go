@@ -88,9 +88,15 @@ var ErrSession = errors.New("loadgen: session failed")
 type TCPTarget struct {
 	Addr  string
 	Token string
-	// Options configure the client; RecvMax should be at least the
-	// run's InflightMax so the client's reader never waits on us.
+	// Options configure the client.Conn (not Direct); RecvMax should be
+	// at least the run's InflightMax so the client's reader never waits
+	// on us.
 	Options client.Options
+	// Direct selects client.DialDirect sessions: no goroutine, a Poller,
+	// so an open-loop run polls the socket from its sender and the whole
+	// load generator is one goroutine. Closed-loop runs (RunMax,
+	// RunFills) need Send and Recv on two goroutines and refuse it.
+	Direct bool
 }
 
 // Name implements Target.
@@ -98,6 +104,13 @@ func (t *TCPTarget) Name() string { return "tcp" }
 
 // Open implements Target.
 func (t *TCPTarget) Open(ctx context.Context) (Session, error) {
+	if t.Direct {
+		d, err := client.DialDirect(ctx, t.Addr, t.Token)
+		if err != nil {
+			return nil, err
+		}
+		return &directSession{d: d}, nil
+	}
 	c, err := client.Dial(ctx, t.Addr, t.Token, t.Options)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,7 @@ func (t *ShmTarget) Open(ctx context.Context) (Session, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &shmDirectSession{d: d}, nil
+		return &directSession{d: d}, nil
 	}
 	c, err := client.DialShm(ctx, t.Dir, t.Token, t.Options)
 	if err != nil {
@@ -47,7 +47,7 @@ func (t *ShmTarget) Open(ctx context.Context) (Session, error) {
 	return newSBESession(c), nil
 }
 
-// Waiting of shmDirectSession.Recv, which only closed-loop runs use.
+// Waiting of directSession.Recv, which only closed-loop runs use.
 const (
 	// recvSpinPolls is the number of empty polls Recv spins before it
 	// yields its processor between polls.
@@ -57,18 +57,20 @@ const (
 	recvCheckEvery = 1 << 10
 )
 
-// shmDirectSession adapts a client.Direct: a Poller whose Send writes
-// straight into the request ring (Flush has nothing to do). Send and
-// Poll (or Recv) may run on two goroutines, one each.
-type shmDirectSession struct {
+// directSession adapts a client.Direct (shared memory or TCP): a Poller
+// whose Send writes straight into the request ring or socket (Flush has
+// nothing to do). Over shared memory, Send and Poll (or Recv) may run on
+// two goroutines, one each; over TCP, one goroutine calls both.
+type directSession struct {
 	d    *client.Direct
 	oc   sbe.OrderCheck // Send-owned
 	fl   sbe.Fill       // Send-owned
 	resp client.Response
 }
 
-// Send implements Session; a full request ring fails with ErrSendFull.
-func (s *shmDirectSession) Send(r *Request) error {
+// Send implements Session; a full request ring (or socket buffer) fails
+// with ErrSendFull.
+func (s *directSession) Send(r *Request) error {
 	o := &r.Order
 	var err error
 	switch r.Kind {
@@ -90,11 +92,11 @@ func (s *shmDirectSession) Send(r *Request) error {
 }
 
 // Flush implements Session: there is nothing to flush.
-func (s *shmDirectSession) Flush() error { return nil }
+func (s *directSession) Flush() error { return nil }
 
 // Poll implements Poller. MarginNotice pushes are skipped (the load
 // generator does not count them).
-func (s *shmDirectSession) Poll(out *Reply) (bool, error) {
+func (s *directSession) Poll(out *Reply) (bool, error) {
 	for {
 		ok, err := s.d.Poll(&s.resp)
 		if !ok || err != nil {
@@ -110,7 +112,7 @@ func (s *shmDirectSession) Poll(out *Reply) (bool, error) {
 // Recv implements Session for closed-loop runs, which keep a receiver
 // goroutine per session: it polls, spinning and then yielding, until a
 // reply comes or ctx is done.
-func (s *shmDirectSession) Recv(ctx context.Context, out *Reply) error {
+func (s *directSession) Recv(ctx context.Context, out *Reply) error {
 	for i := 0; ; i++ {
 		ok, err := s.Poll(out)
 		if ok || err != nil {
@@ -128,4 +130,4 @@ func (s *shmDirectSession) Recv(ctx context.Context, out *Reply) error {
 }
 
 // Close implements Session.
-func (s *shmDirectSession) Close() error { return s.d.Close() }
+func (s *directSession) Close() error { return s.d.Close() }

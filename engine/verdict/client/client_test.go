@@ -45,9 +45,15 @@ func (s *svc) Sweep() []sbe.MarginNotice {
 	return n
 }
 
-func start(t *testing.T, s *svc) (*verdict.Server, string) {
+func start(t testing.TB, s *svc) (*verdict.Server, string) {
 	t.Helper()
-	srv, err := verdict.NewServer(verdict.Config{Tokens: map[string]string{"t": "admin"}, NoticeInterval: time.Millisecond}, s)
+	return startCfg(t, s, verdict.Config{Tokens: map[string]string{"t": "admin"}, NoticeInterval: time.Millisecond})
+}
+
+// startCfg starts a TCP server over s with cfg.
+func startCfg(t testing.TB, s *svc, cfg verdict.Config) (*verdict.Server, string) {
+	t.Helper()
+	srv, err := verdict.NewServer(cfg, s)
 	if err != nil {
 		t.Fatal(err)
 	}

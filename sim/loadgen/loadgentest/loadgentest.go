@@ -68,9 +68,22 @@ type Servers struct {
 // ShmSlots is the number of shared-memory slots Start creates.
 const ShmSlots = 4
 
+// Options configure Start's servers.
+type Options struct {
+	// BusyPoll is the TCP servers' busy polling (verdict.Config.BusyPoll
+	// and httpapi.Config.BusyPoll); zero: off.
+	BusyPoll time.Duration
+}
+
 // Start starts the servers over a fresh Engine; they stop at the end of
 // the test.
 func Start(tb testing.TB) *Servers {
+	tb.Helper()
+	return StartWith(tb, Options{})
+}
+
+// StartWith is Start with opts.
+func StartWith(tb testing.TB, opts Options) *Servers {
 	tb.Helper()
 	eng := Engine(tb)
 	dir := tb.TempDir()
@@ -83,7 +96,7 @@ func Start(tb testing.TB) *Servers {
 		tb.Fatal(err)
 	}
 	tokens := map[string]string{Token: "admin"}
-	vsrv, err := verdict.NewServer(verdict.Config{Tokens: tokens, NoticeInterval: -1}, vsvc)
+	vsrv, err := verdict.NewServer(verdict.Config{Tokens: tokens, NoticeInterval: -1, BusyPoll: opts.BusyPoll}, vsvc)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -100,7 +113,7 @@ func Start(tb testing.TB) *Servers {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hsrv, err := httpapi.New(httpapi.Config{Tokens: tokens}, hsvc)
+	hsrv, err := httpapi.New(httpapi.Config{Tokens: tokens, BusyPoll: opts.BusyPoll}, hsvc)
 	if err != nil {
 		tb.Fatal(err)
 	}
