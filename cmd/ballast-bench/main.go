@@ -1,11 +1,15 @@
 // Command ballast-bench is Ballast's benchmark harness: one command that
 // measures the headline figures and writes a dated report.
 //
-//	ballast-bench [--quick] [--out bench/results] [--dir DIR] [--skip epoch,feed,t2v,load,vsim,...]
+//	ballast-bench [--quick] [--out bench/results] [--dir DIR] [--skip jitter,epoch,feed,t2v,load,vsim,...]
 //
 // It measures, each figure recording the command, commit, machine and CPU
 // features:
 //
+//   - first, while the machine is quiet, the platform's jitter
+//     (bench/jitter): the gaps a thread spinning on the clock sees on one
+//     core, then on every core at once, and the latency floor they put
+//     under every other figure (no p99 on this machine can be below it);
 //   - epoch time per backend (reference, cpu, and vsim when the Verilator
 //     harness is built) on the reference workload, in-process through the
 //     engine;
@@ -44,14 +48,15 @@ var errUsage = errors.New("usage")
 
 // Stage names (also --skip values).
 const (
-	stageEpoch = "epoch"
-	stageFeed  = "feed"
-	stageT2V   = "t2v"
-	stageLoad  = "load"
+	stageJitter = "jitter"
+	stageEpoch  = "epoch"
+	stageFeed   = "feed"
+	stageT2V    = "t2v"
+	stageLoad   = "load"
 )
 
 // skipValues are the accepted --skip values: stages and epoch backends.
-var skipValues = []string{stageEpoch, stageFeed, stageT2V, stageLoad, "reference", "cpu", "vsim"}
+var skipValues = []string{stageJitter, stageEpoch, stageFeed, stageT2V, stageLoad, "reference", "cpu", "vsim"}
 
 // config is one run's configuration.
 type config struct {
@@ -60,6 +65,7 @@ type config struct {
 	command string
 	quick   bool
 	skip    map[string]bool
+	jitter  jitterConfig
 	epoch   epochConfig
 	feed    feedConfig
 	t2v     t2vConfig
@@ -70,6 +76,7 @@ type config struct {
 func (c *config) presets(reps int, seed uint64) {
 	ref := workload{name: "reference", dir: "bench/workload/reference", scenarios: 10000}
 	small := workload{name: "demo", dir: "bench/workload/demo", scenarios: 1000}
+	c.jitter = jitterConfig{duration: 2 * time.Second, spinners: jitterSpinners()}
 	c.epoch = epochConfig{root: c.root, reps: 5, reference: ref, small: small, skip: c.skip}
 	c.feed = feedConfig{symbols: 50, messages: 2_000_000, seed: 1, duration: 10 * time.Second, sample: 250 * time.Millisecond}
 	c.t2v = t2vConfig{root: c.root, small: small, feedRate: 20_000, checkRates: []float64{1000, 10_000, 50_000},
@@ -79,6 +86,7 @@ func (c *config) presets(reps int, seed uint64) {
 		runs: []loadSpec{{"tcp", 10_000, 1}, {"tcp", 50_000, 1}, {"tcp", 100_000, 1},
 			{"shm", 10_000, 1}, {"shm", 100_000, 1}, {"http", 5000, 4}, {"http", 20_000, 4}}}
 	if c.quick {
+		c.jitter.duration = 200 * time.Millisecond
 		c.epoch.reps = 1
 		c.feed.messages, c.feed.duration = 200_000, 2*time.Second
 		c.t2v.checkRates, c.t2v.warmup, c.t2v.duration = []float64{10_000}, 500*time.Millisecond, 2*time.Second
@@ -98,10 +106,11 @@ func (c *config) estimates() map[string]time.Duration {
 		load += c.load.warmup + c.load.duration + 500*time.Millisecond
 	}
 	return map[string]time.Duration{
-		stageEpoch: 5*time.Second + time.Duration(2*(c.epoch.reps+1))*perEpoch + time.Duration(c.epoch.reps+1)*4*time.Second,
-		stageFeed:  c.feed.duration + time.Duration(c.feed.messages/500_000)*time.Second,
-		stageT2V:   2*time.Second + time.Duration(len(c.t2v.checkRates))*(c.t2v.warmup+c.t2v.duration),
-		stageLoad:  load,
+		stageJitter: time.Duration(len(c.jitter.spinners)) * (c.jitter.duration + 50*time.Millisecond),
+		stageEpoch:  5*time.Second + time.Duration(2*(c.epoch.reps+1))*perEpoch + time.Duration(c.epoch.reps+1)*4*time.Second,
+		stageFeed:   c.feed.duration + time.Duration(c.feed.messages/500_000)*time.Second,
+		stageT2V:    2*time.Second + time.Duration(len(c.t2v.checkRates))*(c.t2v.warmup+c.t2v.duration),
+		stageLoad:   load,
 	}
 }
 
@@ -219,7 +228,7 @@ func execute(ctx context.Context, c *config, meta Meta, prog *Progress) (*Report
 	r := &Report{Schema: SchemaVersion, Stamp: filepath.Base(c.dir), Quick: c.quick, Meta: meta}
 	est := c.estimates()
 	var stages []string
-	for _, s := range []string{stageEpoch, stageFeed, stageT2V, stageLoad} {
+	for _, s := range []string{stageJitter, stageEpoch, stageFeed, stageT2V, stageLoad} {
 		if !c.skip[s] {
 			stages = append(stages, s)
 			prog.Plan(s, est[s])
@@ -238,6 +247,10 @@ func execute(ctx context.Context, c *config, meta Meta, prog *Progress) (*Report
 	}
 	for i := range r.Figures {
 		figs[r.Figures[i].ID] = &r.Figures[i]
+	}
+	r.Jitter = &JitterRun{Method: jitterMethod(c)}
+	if c.skip[stageJitter] {
+		r.Jitter = &JitterRun{Skipped: []Skip{{What: "the jitter measurement", Reason: "--skip " + stageJitter}}}
 	}
 	skipStage := map[string][]string{stageEpoch: {FigEpoch}, stageFeed: {FigFeed}, stageT2V: {FigT2V}, stageLoad: {FigCheck, FigLoadTput}}
 	for s, ids := range skipStage {
@@ -261,6 +274,13 @@ func execute(ctx context.Context, c *config, meta Meta, prog *Progress) (*Report
 		}
 		prog.Begin(s)
 		switch s {
+		case stageJitter:
+			runs, err := runJitter(ctx, c.jitter, prog.Set)
+			r.Jitter.Runs = runs
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", s, err))
+				r.Jitter.Skipped = append(r.Jitter.Skipped, Skip{What: "part of the jitter measurement", Reason: "failed: " + err.Error()})
+			}
 		case stageEpoch:
 			runs, skips, err := runEpochs(ctx, &c.epoch, prog.Set)
 			f := figs[FigEpoch]

@@ -38,9 +38,12 @@ type Report struct {
 	Quick  bool   `json:"quick"`
 	// Meta is the run's command, commit and machine (every figure repeats
 	// it, so a figure copied alone still says where it came from).
-	Meta        Meta     `json:"meta"`
-	WallSeconds float64  `json:"wall_s"`
-	Figures     []Figure `json:"figures"`
+	Meta        Meta    `json:"meta"`
+	WallSeconds float64 `json:"wall_s"`
+	// Jitter is the platform's jitter and the latency floor it sets,
+	// measured first (nil in reports from before the jitter stage).
+	Jitter  *JitterRun `json:"jitter,omitempty"`
+	Figures []Figure   `json:"figures"`
 }
 
 // Figure is one measured figure and its plot.
@@ -195,6 +198,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "- command: `%s`\n- commit: `%s`\n- date: %s\n- mode: %s, %.0f s in all\n- machine: %s\n- CPU features: %s\n\n",
 		r.Meta.Command, r.Meta.Commit, r.Meta.Date.UTC().Format(time.RFC3339), mode, r.WallSeconds,
 		r.Meta.Machine.Summary(), r.Meta.Machine.FeatureLine())
+	if r.Jitter != nil {
+		r.Jitter.markdown(&b)
+	}
 	for i := range r.Figures {
 		r.Figures[i].markdown(&b)
 	}

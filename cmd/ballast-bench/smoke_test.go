@@ -26,6 +26,7 @@ func tinyConfig(t *testing.T) *config {
 	dir := t.TempDir()
 	c := &config{root: root, dir: dir, command: "ballast-bench (smoke test)", quick: true, skip: map[string]bool{"vsim": true}}
 	c.presets(1, 1)
+	c.jitter.duration = 50 * time.Millisecond
 	demo := workload{name: "demo", dir: "bench/workload/demo", scenarios: 200}
 	c.epoch.reference, c.epoch.small = demo, workload{name: "demo-small", dir: "bench/workload/demo", scenarios: 100}
 	c.feed.symbols, c.feed.messages, c.feed.duration, c.feed.sample = 8, 20_000, 300*time.Millisecond, 50*time.Millisecond
@@ -56,6 +57,15 @@ func TestSmoke(t *testing.T) {
 	figs := map[string]Figure{}
 	for _, f := range r.Figures {
 		figs[f.ID] = f
+	}
+	if j := r.Jitter; j == nil || len(j.Runs) != len(jitterSpinners()) || len(j.Skipped) != 0 || j.Method == "" {
+		t.Errorf("jitter %+v", j)
+	} else {
+		for i, run := range j.Runs {
+			if run.Spinners != jitterSpinners()[i] || run.Combined.ClockReads == 0 || run.DurationNs != int64(c.jitter.duration) {
+				t.Errorf("jitter run %d: %+v", i, run)
+			}
+		}
 	}
 	if ep := figs[FigEpoch].Epoch; len(ep) != 4 {
 		t.Fatalf("epoch runs: %+v (want reference and cpu on two workloads)", ep)
@@ -104,7 +114,7 @@ func TestSmoke(t *testing.T) {
 	if _, err := ReadReport(fr); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"bench: [1/", "bench: done epoch", "bench: done t2v"} {
+	for _, want := range []string{"bench: [1/", "bench: done jitter", "bench: done epoch", "bench: done t2v"} {
 		if !strings.Contains(progress.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, progress.String())
 		}
