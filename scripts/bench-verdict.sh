@@ -2,7 +2,8 @@
 # The verdict service's figures (issue 5): starts ballastd with the demo
 # universe and a light simulated feed on loopback, drives it with
 # `ballast-sim load` — open-loop OrderChecks over SBE/TCP, SBE/shared memory
-# and HTTP, pipelined maximum throughput over TCP, durable fills — and writes
+# and HTTP, pipelined maximum throughput over TCP, durable fills (closed
+# loop, and open loop at a fixed rate) — and writes
 # the JSON lines and a Markdown table to DIR (default bench/results/STAMP).
 # The load generator and the appliance share this machine's cores; the
 # report says how many.
@@ -54,6 +55,7 @@ load --transport http --mode open --rate 20000 --conns 4
 load --transport tcp --addr "$sbe" --mode max --conns 2 --inflight 256
 load --transport shm --shm-dir "$tmp/shm" --mode max --conns 1 --inflight 64
 load --transport tcp --addr "$sbe" --mode fills --conns 1
+load --transport tcp --addr "$sbe" --mode open-fills --rate 2000
 load --transport tcp --addr "$sbe" --mode fills --conns 16
 load --transport tcp --addr "$sbe" --mode fills --conns 64
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo '+dirty')"

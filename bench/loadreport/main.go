@@ -128,7 +128,7 @@ func write(w io.Writer, title, note string, runs []run) {
 	for i := range runs {
 		r := &runs[i].Result
 		offered := fmt.Sprintf("%g/s", r.Rate)
-		if r.Mode != "open" {
+		if r.Mode != "open" && r.Mode != "open-fills" {
 			offered = fmt.Sprintf("%d conns × %d", r.Conns, r.InflightMax)
 		}
 		late := ""
@@ -139,8 +139,8 @@ func write(w io.Writer, title, note string, runs []run) {
 			r.AchievedRate, dur(r.Latency.P50), dur(r.Latency.P99), dur(r.Latency.P999), dur(r.Latency.Max), late,
 			r.Lost+r.Errors+r.Mismatches, target(r), met(r))
 	}
-	fmt.Fprintln(w, "\nLatency is from the intended send time in open loop (coordinated omission included),")
-	fmt.Fprintln(w, "from the actual send in `max` and `fills` (closed loop; fills: time to a durable Ack).")
+	fmt.Fprintln(w, "\nLatency is from the intended send time in open loop (`open`, `open-fills`: coordinated omission")
+	fmt.Fprintln(w, "included), from the actual send in `max` and `fills` (closed loop); fills are timed to their durable Ack.")
 	fmt.Fprintln(w, "\nCommands:")
 	fmt.Fprintln(w)
 	for _, x := range runs {

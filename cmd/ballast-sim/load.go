@@ -33,6 +33,10 @@ Modes:
          --conns connections; reports the sustained checks/s
   fills  closed loop: --conns writers each with --inflight (default 1) Fills
          of unique execIds outstanding; reports durable fills/s and ack latency
+  open-fills
+         open-loop Fills at --rate per second, as a matching engine reports
+         executions: latency from each fill's intended send time to its
+         durable Ack (run it beside an open-mode run for checks and fills)
 
 Over shm (--shm-direct, the default) each session is a client.Direct with
 no goroutine of its own, and the open-loop sender polls every session for
@@ -75,7 +79,7 @@ func loadFlags() (*flag.FlagSet, *loadOpts) {
 	fs.BoolVar(&o.tcpDirect, "tcp-direct", true, "tcp, open loop: sessions without goroutines (client.DialDirect: non-blocking socket reads polled by the sender); false, and always in max and fills modes: client.Dial with a reader goroutine per session")
 	fs.StringVar(&o.httpURL, "http", "", "HTTP API base URL, e.g. http://127.0.0.1:8080 (http transport, and discovery)")
 	fs.StringVar(&o.token, "token", "", "bearer token (default $BALLAST_TOKEN)")
-	fs.StringVar(&o.mode, "mode", "open", "open, max or fills")
+	fs.StringVar(&o.mode, "mode", "open", "open, open-fills, max or fills")
 	fs.Float64Var(&o.rate, "rate", 10_000, "open loop: arrivals per second")
 	fs.BoolVar(&o.poisson, "poisson", false, "open loop: Poisson arrivals (exponential gaps) instead of fixed gaps")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration")
@@ -109,9 +113,9 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	switch o.mode {
-	case "open", "max", "fills":
+	case "open", "open-fills", "max", "fills":
 	default:
-		return fmt.Errorf("%w: --mode %q: want open, max or fills", errUsage, o.mode)
+		return fmt.Errorf("%w: --mode %q: want open, open-fills, max or fills", errUsage, o.mode)
 	}
 	if o.conns < 1 || o.inflight < 0 {
 		return fmt.Errorf("%w: --conns %d, --inflight %d: want conns >= 1, inflight >= 0", errUsage, o.conns, o.inflight)
@@ -139,6 +143,8 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	switch o.mode {
 	case "open":
 		res, err = loadgen.Run(ctx, target, opts)
+	case "open-fills":
+		res, err = loadgen.RunOpenFills(ctx, target, opts)
 	case "max":
 		res, err = loadgen.RunMax(ctx, target, opts)
 	default:
@@ -204,7 +210,7 @@ func (o *loadOpts) target() (loadgen.Target, string, error) {
 		if isLoopback(o.addr) {
 			note = local + "; "
 		}
-		direct := o.tcpDirect && o.mode == "open"
+		direct := o.tcpDirect && (o.mode == "open" || o.mode == "open-fills")
 		if direct {
 			note += "tcp client: client.Direct (no goroutines; the sender polls every socket)"
 		} else {
@@ -325,6 +331,9 @@ func printLoadSummary(w io.Writer, r *loadgen.Result) {
 	case "fills":
 		fmt.Fprintf(w, "durable fills over %s: %.0f fills/s, %d writers x %d in flight, execIds from %d\n",
 			r.Transport, r.AchievedRate, r.Conns, r.InflightMax, r.ExecIDBase)
+	case "open-fills":
+		fmt.Fprintf(w, "open-loop durable fills over %s: %.0f fills/s target, achieved %.0f/s, %d conns, window %d per conn, execIds from %d\n",
+			r.Transport, r.Rate, r.AchievedRate, r.Conns, r.InflightMax, r.ExecIDBase)
 	}
 	fmt.Fprintf(w, "  duration %v after %v warm-up; sent %d, received %d, lost %d, errors %d, mismatches %d\n",
 		time.Duration(r.DurationNs), time.Duration(r.WarmupNs), r.Sent, r.Received, r.Lost, r.Errors, r.Mismatches)

@@ -71,6 +71,21 @@ func TestLoadCommand(t *testing.T) {
 			}
 		})
 	}
+	for _, direct := range []string{"true", "false"} {
+		t.Run("tcp open-fills direct="+direct, func(t *testing.T) {
+			code, out, errOut := runCmd(append([]string{"load", "--addr", s.TCPAddr, "--token=" + loadgentest.Token, "--mode=open-fills",
+				"--tcp-direct=" + direct, "--rate=2000", "--accounts=1001", "--instruments=1,2", "--exec-id-base=" + map[string]string{"true": "91000", "false": "92000"}[direct]}, short...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			client := map[string]string{"true": "client.Direct", "false": "client.Conn"}[direct]
+			for _, want := range []string{"open-loop durable fills over tcp: 2000 fills/s target", "lost 0, errors 0, mismatches 0", client} {
+				if !strings.Contains(out, want) {
+					t.Fatalf("summary lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
 	t.Run("tcp fills", func(t *testing.T) {
 		code, out, errOut := runCmd(append([]string{"load", "--addr", s.TCPAddr, "--token=" + loadgentest.Token, "--mode=fills",
 			"--conns=4", "--accounts=1001", "--instruments=1,2", "--exec-id-base=77000", "--json"}, short...)...)

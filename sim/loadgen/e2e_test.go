@@ -133,6 +133,46 @@ func TestFills(t *testing.T) {
 	}
 }
 
+// TestOpenFills sends fills open loop (as a matching engine reports
+// executions) over every transport: each is acked durably, timed from its
+// intended send time, and a repeat of the first execId is refused.
+func TestOpenFills(t *testing.T) {
+	s := loadgentest.Start(t)
+	mix, err := CrossMix(loadgentest.Accounts, loadgentest.Instruments, 0, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tr := range []string{"tcp", "tcp-direct", "shm-direct", "http"} {
+		base := uint64(8+i) << 40 // disjoint execIds per run
+		t.Run(tr, func(t *testing.T) {
+			res, err := RunOpenFills(context.Background(), target(t, s, tr), Options{Rate: 2000, Conns: 2, ExecIDBase: base,
+				Warmup: 50 * time.Millisecond, Duration: 300 * time.Millisecond, Mix: mix, Seed: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkClean(t, res)
+			if res.Mode != "open-fills" || res.ExecIDBase != base || res.Lag == nil || res.Rate != 2000 {
+				t.Fatalf("result %+v", res)
+			}
+			if res.Sent < 500 || res.Sent > 800 {
+				t.Fatalf("%d fills sent in 350 ms at 2000/s", res.Sent)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			c, err := client.Dial(ctx, s.TCPAddr, loadgentest.Token, client.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			err = c.Fill(ctx, sbe.Fill{Account: 1001, Instrument: 1, Side: sbe.SideBuy, Qty: 1, Price: 1, ExecID: base})
+			var se *client.ServerError
+			if !errors.As(err, &se) || se.Code != sbe.ErrorCodeDuplicateFill {
+				t.Fatalf("repeat of execId %d: %v", base, err)
+			}
+		})
+	}
+}
+
 func TestDiscover(t *testing.T) {
 	s := loadgentest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

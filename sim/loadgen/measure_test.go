@@ -51,6 +51,9 @@ func TestMeasure(t *testing.T) {
 	open := func(rate float64, conns int) Options {
 		return Options{Rate: rate, Conns: conns, Warmup: time.Second, Duration: 3 * time.Second, Mix: bookMix(), Seed: 1, Note: note}
 	}
+	openFills := func(rate float64) Options {
+		return Options{Rate: rate, Conns: 1, Warmup: time.Second, Duration: 3 * time.Second, Mix: fillMix, Seed: 1, Note: note}
+	}
 	closed := func(conns, inflight int, mix Mix) Options {
 		return Options{Conns: conns, InflightMax: inflight, Warmup: 500 * time.Millisecond, Duration: 3 * time.Second, Mix: mix, Seed: 1,
 			Note: note}
@@ -73,6 +76,7 @@ func TestMeasure(t *testing.T) {
 		{"shm max 1x64", RunMax, "shm", closed(1, 64, bookMix())},
 		{"shm-direct max 1x64", RunMax, "shm-direct", closed(1, 64, bookMix())},
 		{"tcp fills w1", RunFills, "tcp", closed(1, 1, fillMix)},
+		{"tcp-direct open-fills 2k", RunOpenFills, "tcp-direct", openFills(2_000)},
 		{"tcp fills w16", RunFills, "tcp", closed(16, 1, fillMix)},
 		{"tcp fills w64", RunFills, "tcp", closed(64, 1, fillMix)},
 	}

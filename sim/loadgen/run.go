@@ -508,7 +508,66 @@ func Run(ctx context.Context, t Target, opts Options) (Result, error) {
 	if r.polled {
 		p = r.polledPacer()
 	}
-	return r.openLoop(sched, gen, p)
+	return r.openLoop(sched, func(req *Request) { gen.Next(&req.Order) }, p)
+}
+
+// RunOpenFills is an open-loop run of Fills at opts.Rate over opts.Conns
+// sessions, as a matching engine reports executions: each fill is sent at
+// its scheduled time whatever the earlier ones are doing, and its latency
+// runs from that intended time to its durable Ack (so a journal stall shows
+// as queueing). The fills are RunFills' (unique execIds from
+// opts.ExecIDBase, one unit of each spec in turn, bought then sold).
+func RunOpenFills(ctx context.Context, t Target, opts Options) (Result, error) {
+	if err := opts.fill(false, false); err != nil {
+		return Result{}, err
+	}
+	sched, err := NewSchedule(opts.Rate, opts.Poisson, opts.Seed)
+	if err != nil {
+		return Result{}, err
+	}
+	fills := newFillSource(&opts)
+	r, err := start(ctx, t, opts, "open-fills", KindFill, true)
+	if err != nil {
+		return Result{}, err
+	}
+	p := r.sleepingPacer()
+	if r.polled {
+		p = r.polledPacer()
+	}
+	res, err := r.openLoop(sched, fills.next, p)
+	res.ExecIDBase = opts.ExecIDBase
+	return res, err
+}
+
+// fillSource hands out the Fills of RunFills and RunOpenFills: fill n
+// books one unit of spec n mod len(specs), bought on even rounds and sold
+// on odd ones (positions stay flat), at the spec's price or the smallest
+// price where it says 0, with execId ExecIDBase + n. It is safe for
+// concurrent use.
+type fillSource struct {
+	specs []OrderSpec
+	base  uint64
+	seq   atomic.Uint64
+}
+
+// newFillSource returns the fills of opts, setting opts.ExecIDBase from
+// the wall clock when it is 0 (so runs against one server do not collide).
+func newFillSource(opts *Options) *fillSource {
+	if opts.ExecIDBase == 0 {
+		opts.ExecIDBase = uint64(time.Now().UnixNano())
+	}
+	return &fillSource{specs: opts.Mix.Specs, base: opts.ExecIDBase}
+}
+
+func (f *fillSource) next(req *Request) {
+	n := f.seq.Add(1) - 1
+	s := &f.specs[n%uint64(len(f.specs))]
+	req.Kind = KindFill
+	req.Order = Order{Account: s.Account, Instrument: s.Instrument, Side: sbe.SideBuy, Qty: 1, Price: max(s.Price, 1)}
+	if (n/uint64(len(f.specs)))&1 == 1 {
+		req.Order.Side = sbe.SideSell
+	}
+	req.ExecID = f.base + n
 }
 
 // openPacer is how an open-loop sender waits for a request's intended time,
@@ -543,10 +602,11 @@ func (r *run) sleepingPacer() openPacer {
 	}
 }
 
-// openLoop sends OrderChecks on schedule, round-robin over the lanes, each
-// published with its intended send time before it is sent, and records how
-// far behind the schedule the sender ran.
-func (r *run) openLoop(sched *Schedule, gen *Generator, p openPacer) (Result, error) {
+// openLoop sends the requests next makes (of the run's kind) on schedule,
+// round-robin over the lanes, each published with its intended send time
+// before it is sent, and records how far behind the schedule the sender
+// ran.
+func (r *run) openLoop(sched *Schedule, next func(*Request), p openPacer) (Result, error) {
 	opts := &r.opts
 	clock := opts.Clock
 	lag := latency.NewRecorder()
@@ -557,7 +617,7 @@ func (r *run) openLoop(sched *Schedule, gen *Generator, p openPacer) (Result, er
 	begin := clock.Now()
 	warmEnd := begin + int64(opts.Warmup)
 	end := warmEnd + int64(opts.Duration)
-	req := Request{Kind: KindCheck}
+	req := Request{Kind: r.kind}
 	for i := 0; ; i++ {
 		intended := begin + sched.Next()
 		if intended >= end {
@@ -580,7 +640,7 @@ func (r *run) openLoop(sched *Schedule, gen *Generator, p openPacer) (Result, er
 			}
 			now = clock.Now()
 		}
-		gen.Next(&req.Order)
+		next(&req)
 		measured := intended >= warmEnd
 		l.publish(&req, intended, measured)
 		if measured {
@@ -660,8 +720,9 @@ func runClosed(ctx context.Context, t Target, opts Options, mode string, kind Ki
 	if err := opts.fill(true, kind == KindFill); err != nil {
 		return Result{}, err
 	}
-	if kind == KindFill && opts.ExecIDBase == 0 {
-		opts.ExecIDBase = uint64(time.Now().UnixNano())
+	var fills *fillSource
+	if kind == KindFill {
+		fills = newFillSource(&opts)
 	}
 	gens := make([]*Generator, opts.Conns)
 	for i := range gens {
@@ -679,8 +740,6 @@ func runClosed(ctx context.Context, t Target, opts Options, mode string, kind Ki
 	begin := clock.Now()
 	warmEnd := begin + int64(opts.Warmup)
 	end := warmEnd + int64(opts.Duration)
-	var execSeq atomic.Uint64
-	specs := opts.Mix.Specs
 	var wg sync.WaitGroup
 	errs := make([]error, len(r.lanes))
 	for i, l := range r.lanes {
@@ -702,14 +761,8 @@ func runClosed(ctx context.Context, t Target, opts Options, mode string, kind Ki
 					}
 					now = clock.Now()
 				}
-				if kind == KindFill {
-					n := execSeq.Add(1) - 1
-					s := &specs[n%uint64(len(specs))]
-					req.Order = Order{Account: s.Account, Instrument: s.Instrument, Side: sbe.SideBuy, Qty: 1, Price: max(s.Price, 1)}
-					if (n/uint64(len(specs)))&1 == 1 {
-						req.Order.Side = sbe.SideSell
-					}
-					req.ExecID = opts.ExecIDBase + n
+				if fills != nil {
+					fills.next(&req)
 				} else {
 					gens[i].Next(&req.Order)
 				}
