@@ -65,7 +65,11 @@
 // durable (EngineService journals and fsyncs it first); since responses are
 // in order, the requests pipelined behind a Fill on the same connection wait
 // for that fsync (journal group commit shares it across connections).
-// Config.FillTimeout bounds the wait.
+// Config.FillTimeout bounds the wait. Changes to one account (fills,
+// collateral) are applied in the order they were journalled, which is the
+// order a restart replays them in, so a restored account is the live one
+// bit for bit; concurrent changes to the same account therefore take turns
+// through their fsyncs, while other accounts' still share them.
 //
 // # Limits
 //

@@ -162,6 +162,9 @@ func (s *EngineService) SetCollateral(ctx context.Context, acct uint64, tier acc
 	}
 	s.stateMu.RLock()
 	defer s.stateMu.RUnlock()
+	am := s.accountLock(acct)
+	am.Lock()
+	defer am.Unlock()
 	var rec [CollateralRecordBytes]byte
 	if _, err := s.journal.Append(ctx, EncodeCollateralRecord(rec[:0], acct, tier, amount)); err != nil {
 		return fmt.Errorf("%w: %v", ErrDurability, err)

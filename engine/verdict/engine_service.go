@@ -68,7 +68,15 @@ type EngineService struct {
 	// shared from its journal append to its apply; Snapshot holds it
 	// exclusively while it copies the state, so the copy is exactly the
 	// journal's records up to LastSeq.
-	stateMu  sync.RWMutex
+	stateMu sync.RWMutex
+	// acctMu orders the changes to one account: a fill or a collateral
+	// change holds its account's stripe from its journal append to its
+	// apply, so changes to an account are applied in the journal's order,
+	// the order a restore replays them in (a fill moves cash and an
+	// average price in floating point, and a collateral change sets a
+	// balance, so the order shows in the bits). Changes to accounts on
+	// other stripes still share the journal's fsyncs.
+	acctMu   [acctStripes]sync.Mutex
 	attestMu sync.Mutex // one attestation at a time
 	snapMu   sync.Mutex // one snapshot at a time; guards snapSeq
 	snapSeq  uint64
@@ -83,6 +91,17 @@ type EngineService struct {
 	ring       []uint64
 	ringNext   int
 	execIDsMax int
+}
+
+// acctStripes is the number of account-order locks.
+const (
+	acctStripeBits = 10
+	acctStripes    = 1 << acctStripeBits
+)
+
+// accountLock returns the lock ordering account acct's changes.
+func (s *EngineService) accountLock(acct uint64) *sync.Mutex {
+	return &s.acctMu[(acct*0x9E3779B97F4A7C15)>>(64-acctStripeBits)]
 }
 
 // NewEngineService returns a Service over eng that journals fills to j and
@@ -203,6 +222,9 @@ func (s *EngineService) Fill(ctx context.Context, f *sbe.Fill) sbe.ErrorCode {
 	s.execMu.Unlock()
 	s.stateMu.RLock()
 	defer s.stateMu.RUnlock()
+	am := s.accountLock(f.Account)
+	am.Lock()
+	defer am.Unlock()
 
 	var rec [FillRecordBytes]byte
 	if _, err := s.journal.Append(ctx, EncodeFillRecord(rec[:0], f)); err != nil {
