@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -127,6 +128,10 @@ type applianceConfig struct {
 	scenarios     int
 	epochEvery    time.Duration
 	snapshotEvery time.Duration
+	// busyPoll and busyPollers are the SBE/TCP readers' busy polling
+	// (verdict.Config.BusyPoll, BusyPollers; busyPoll 0: off).
+	busyPoll    time.Duration
+	busyPollers int
 }
 
 // appliance is the risk engine with its durable state and verdict servers.
@@ -360,7 +365,8 @@ func (a *appliance) sweep() []engine.Notice {
 // listen binds the verdict listeners.
 func (a *appliance) listen(tokens tokenFlags) error {
 	if a.cfg.sbeAddr != "" || a.cfg.shmDir != "" {
-		srv, err := verdict.NewServer(verdict.Config{Tokens: tokens}, fanout{a.svc, a})
+		srv, err := verdict.NewServer(verdict.Config{Tokens: tokens, BusyPoll: a.cfg.busyPoll,
+			BusyPollers: a.cfg.busyPollers}, fanout{a.svc, a})
 		if err != nil {
 			return err
 		}
@@ -378,7 +384,7 @@ func (a *appliance) listen(tokens tokenFlags) error {
 		if a.epochs, err = dashboard.NewEpochTimeline(dashboard.EpochsMax); err != nil {
 			return err
 		}
-		prov, err := dashboard.NewProvider(dashboard.ProviderConfig{Accounts: a.eng, Epochs: a.epochs,
+		pcfg := dashboard.ProviderConfig{Accounts: a.eng, Epochs: a.epochs,
 			Feed: func() (dashboard.Feed, bool) {
 				if a.dashFeed == nil {
 					return dashboard.Feed{}, false
@@ -390,7 +396,13 @@ func (a *appliance) listen(tokens tokenFlags) error {
 					return dashboard.Accelerator{}, false
 				}
 				return a.dashAccel()
-			}})
+			}}
+		if a.sbeSrv != nil {
+			// The matching engines' checks, beside the HTTP what-if
+			// histogram the HTTP server fills in.
+			pcfg.SBECheckLatency = a.sbeCheckLatency
+		}
+		prov, err := dashboard.NewProvider(pcfg)
 		if err != nil {
 			return err
 		}
@@ -410,6 +422,13 @@ func (a *appliance) listen(tokens tokenFlags) error {
 		a.httpLn = ln
 	}
 	return nil
+}
+
+// sbeCheckLatency returns the verdict server's check service-time
+// histogram (both SBE transports) for the dashboard.
+func (a *appliance) sbeCheckLatency() (boundsNs []int64, counts []uint64) {
+	st := a.sbeSrv.Stats()
+	return append([]int64(nil), verdict.CheckBucketsNs[:]...), st.CheckCounts[:]
 }
 
 // ready reports whether the feed is live (the HTTP server adds the epoch).
@@ -464,12 +483,21 @@ func (a *appliance) start(errc chan<- error) error {
 
 // logListening prints where everything listens, and the demo tokens.
 func (a *appliance) logListening() {
-	attrs := []any{"universe", a.universe, "accounts", len(a.eng.Accounts()),
-		"instruments", len(a.eng.Master().Instruments), "scenarios", a.eng.Config().Scenarios,
-		"backend", a.eng.Config().Backend.Name(), "data", a.cfg.dataDir}
-	a.log.Info("risk engine ready", attrs...)
+	accts := a.eng.Accounts()
+	firms := map[string]struct{}{}
+	for _, ac := range accts {
+		firms[ac.Firm] = struct{}{}
+	}
+	m := a.eng.Master()
+	a.log.Info("risk engine ready", "universe", a.universe, "underlyings", len(m.Underlyings),
+		"instruments", len(m.Instruments), "accounts", len(accts), "firms", len(firms),
+		"scenarios", a.eng.Config().Scenarios, "backend", a.eng.Config().Backend.Name(), "data", a.cfg.dataDir)
 	if a.sbeLn != nil {
-		a.log.Info("verdict server listening (SBE over TCP)", "addr", a.sbeLn.Addr().String())
+		attrs := []any{"addr", a.sbeLn.Addr().String(), "busy_poll", a.cfg.busyPoll}
+		if a.cfg.busyPoll > 0 {
+			attrs = append(attrs, "busy_pollers", a.cfg.busyPollers)
+		}
+		a.log.Info("verdict server listening (SBE over TCP)", attrs...)
 	}
 	if a.cfg.shmDir != "" {
 		a.log.Info("verdict server listening (SBE over shared memory)", "dir", a.cfg.shmDir, "slots", a.cfg.shmSlots)
@@ -649,9 +677,24 @@ func (a *appliance) marketEvent(f itchgen.Fired) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), volEventTimeout)
 	defer cancel()
+	applied := 0
+	atmMin, atmMax := math.Inf(1), math.Inf(-1)
 	for _, sym := range syms {
-		if _, err := a.hsvc.SetVol(ctx, sym, httpapi.VolSpec{Scale: scale}); err != nil && !errors.Is(err, httpapi.ErrUnknownUnderlying) {
-			a.log.Warn("volatility spike not applied", "underlying", sym, "scale", scale, "err", err)
+		vi, err := a.hsvc.SetVol(ctx, sym, httpapi.VolSpec{Scale: scale})
+		if err != nil {
+			if !errors.Is(err, httpapi.ErrUnknownUnderlying) {
+				a.log.Warn("volatility spike not applied", "underlying", sym, "scale", scale, "err", err)
+			}
+			continue
 		}
+		applied++
+		atmMin, atmMax = min(atmMin, vi.ATMVol), max(atmMax, vi.ATMVol)
 	}
+	if applied == 0 {
+		a.log.Warn("volatility spike applied to no underlying", "event", ev.String(), "phase", phase)
+		return
+	}
+	// The surfaces in force now (journalled): their 30-day ATM vols.
+	a.log.Info("volatility surfaces scaled", "event", ev.String(), "phase", phase, "scale", scale,
+		"underlyings", applied, "atm_vol_min", atmMin, "atm_vol_max", atmMax)
 }

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ballast-risk/ballast/engine/sbe"
+	"github.com/ballast-risk/ballast/engine/verdict"
 	"github.com/ballast-risk/ballast/engine/verdict/client"
 )
 
@@ -41,7 +46,9 @@ func TestApplianceInterfaces(t *testing.T) {
 	}
 	dir := t.TempDir()
 	shm := filepath.Join(dir, "shm")
-	c := startChild(t, filepath.Join(dir, "data"), "--shm="+shm, "--token=ops=ops-secret", "--token=firm:mm-002=mm2-secret")
+	// Busy polling on: the TCP session below goes through it.
+	c := startChild(t, filepath.Join(dir, "data"), "--shm="+shm, "--token=ops=ops-secret", "--token=firm:mm-002=mm2-secret",
+		"--busy-poll=2ms", "--busy-pollers=2")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		code, _, body := c.get(t, "/readyz", "")
@@ -90,6 +97,13 @@ func TestApplianceInterfaces(t *testing.T) {
 		Accounts struct {
 			Total int `json:"total"`
 		} `json:"accounts"`
+		SBECheckLatency *struct {
+			Count  uint64   `json:"count"`
+			Counts []uint64 `json:"counts"`
+		} `json:"sbe_check_latency"`
+		CheckLatency *struct {
+			Count uint64 `json:"count"`
+		} `json:"check_latency"`
 		Epochs []struct {
 			Backend string `json:"backend"`
 		} `json:"epochs"`
@@ -100,6 +114,15 @@ func TestApplianceInterfaces(t *testing.T) {
 	if err := json.Unmarshal(body, &dash); code != 200 || err != nil || dash.Accounts.Total != 100 || len(dash.Epochs) == 0 ||
 		dash.Epochs[0].Backend != "cpu" || dash.Feed == nil || dash.Feed.Messages == 0 {
 		t.Errorf("GET /v1/dashboard: %d %v %s", code, err, body)
+	}
+	// The dashboard's latency panel counts the matching engines' checks:
+	// the two SBE checks above (TCP and shared memory), apart from the
+	// HTTP what-if checks (none).
+	if l := dash.SBECheckLatency; l == nil || l.Count != 2 || len(l.Counts) != len(verdict.CheckBucketsNs)+1 {
+		t.Errorf("dashboard SBE check latency %+v, want 2 checks in %d buckets; body %s", l, len(verdict.CheckBucketsNs)+1, body)
+	}
+	if l := dash.CheckLatency; l == nil || l.Count != 0 {
+		t.Errorf("dashboard HTTP check latency %+v, want 0 checks", l)
 	}
 	if code, _, _ := c.get(t, "/v1/dashboard", "mm2-secret"); code != 403 {
 		t.Errorf("a firm read the dashboard: %d", code)
@@ -113,5 +136,52 @@ func TestApplianceInterfaces(t *testing.T) {
 		if code != 200 || !strings.Contains(string(body), m) {
 			t.Errorf("metrics lack %s (%d)", m, code)
 		}
+	}
+	// The TCP session's reads went through the busy poller (each one
+	// either found data while spinning or parked).
+	reads := uint64(0)
+	for _, outcome := range []string{"spun", "parked"} {
+		m := regexp.MustCompile(`(?m)^ballast_sbe_busy_poll_reads_total\{outcome="` + outcome + `"\} (\d+)$`).FindSubmatch(body)
+		if m == nil {
+			t.Fatalf("metrics lack ballast_sbe_busy_poll_reads_total{outcome=%q}", outcome)
+		}
+		n, _ := strconv.ParseUint(string(m[1]), 10, 64)
+		reads += n
+	}
+	if reads == 0 {
+		t.Errorf("no SBE/TCP read went through the busy poller with --busy-poll=2ms")
+	}
+	if !strings.Contains(c.logText(), `"busy_poll":2000000,"busy_pollers":2`) {
+		t.Errorf("the SBE listening line does not show the busy polling; log:\n%s", c.logText())
+	}
+}
+
+// TestStartupLinesMatchREADME runs `make run`'s configuration (the demo,
+// text log) briefly and checks that the universe the README and
+// docs/ballastd.md quote is what the `risk engine ready` line prints, and
+// that the busy polling is on the SBE listening line.
+func TestStartupLinesMatchREADME(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"--data=" + filepath.Join(t.TempDir(), "data"), "--shm=", "--duration=200ms",
+		"--busy-poll=500us", "--busy-pollers=3"}
+	if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d; log:\n%s", code, stderr.String())
+	}
+	log := stderr.String()
+	ready := regexp.MustCompile(`msg="risk engine ready" (universe=demo underlyings=\d+ instruments=\d+ accounts=\d+ firms=\d+) `).FindStringSubmatch(log)
+	if ready == nil {
+		t.Fatalf("no risk engine ready line with the universe's sizes; log:\n%s", log)
+	}
+	for _, doc := range []string{"../../README.md", "../../docs/ballastd.md"} {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(text, []byte("`"+ready[1]+"`")) {
+			t.Errorf("%s does not quote the printed universe `%s`", doc, ready[1])
+		}
+	}
+	if !regexp.MustCompile(`msg="verdict server listening \(SBE over TCP\)" addr=\S+ busy_poll=500µs busy_pollers=3\n`).MatchString(log) {
+		t.Errorf("the SBE listening line does not show the busy polling; log:\n%s", log)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/ballast-risk/ballast/accel/vsim"
+	"github.com/ballast-risk/ballast/engine/verdict"
 	"github.com/ballast-risk/ballast/sim/itchgen"
 	"github.com/ballast-risk/ballast/sim/udpsend"
 )
@@ -37,6 +38,13 @@ const (
 	secretFileBytesMax = 4096
 	// redacted replaces a secret in --print-config.
 	redacted = "<redacted>"
+	// busyPollMax bounds verdict.busy_poll (engine/verdict's own bound).
+	busyPollMax = verdict.BusyPollMax
+	// busyPollersMax bounds verdict.busy_pollers (engine/verdict's own
+	// bound).
+	busyPollersMax = verdict.BusyPollersMax
+	// defaultBusyPollers is verdict.busy_pollers's default.
+	defaultBusyPollers = 1
 )
 
 // config is ballastd's whole configuration. Its toml tags are the file's
@@ -87,6 +95,10 @@ type verdictSection struct {
 	Shm      string `toml:"shm"`
 	ShmSlots int    `toml:"shm_slots"`
 	HTTP     string `toml:"http"`
+	// BusyPoll and BusyPollers are the SBE/TCP readers' busy polling
+	// (verdict.Config.BusyPoll, BusyPollers): 0 is off.
+	BusyPoll    duration `toml:"busy_poll"`
+	BusyPollers int      `toml:"busy_pollers"`
 }
 
 // dataSection is the [data] table: the durable state.
@@ -135,7 +147,7 @@ func defaultConfig() config {
 		Feed:     feedSection{Listen: "127.0.0.1:0"},
 		Exchange: exchangeSection{Symbols: itchgen.DefaultSymbolCount, MsgRate: defaultMsgRate, Seed: 1},
 		Risk:     riskSection{Accel: accelCPU, EpochEvery: duration(defaultEpochEvery)},
-		Verdict:  verdictSection{SBE: defaultSBEAddr, Shm: defaultShmDir, ShmSlots: defaultShmSlots, HTTP: defaultHTTPAddr},
+		Verdict:  verdictSection{SBE: defaultSBEAddr, Shm: defaultShmDir, ShmSlots: defaultShmSlots, HTTP: defaultHTTPAddr, BusyPollers: defaultBusyPollers},
 		Data:     dataSection{Dir: defaultDataDir, SnapshotEvery: duration(defaultSnapshotEvery)},
 		Log:      logSection{Format: "text", Level: "info", StatsEvery: duration(defaultStatsEvery)},
 	}
@@ -168,6 +180,8 @@ var configFlags = []struct{ flag, key string }{
 	{"shm", "verdict.shm"},
 	{"shm-slots", "verdict.shm_slots"},
 	{"http", "verdict.http"},
+	{"busy-poll", "verdict.busy_poll"},
+	{"busy-pollers", "verdict.busy_pollers"},
 	{"data", "data.dir"},
 	{"snapshot-every", "data.snapshot_every"},
 	{"log-format", "log.format"},
@@ -299,6 +313,9 @@ func newFlags(c *config, toks *tokenArgs, meta *metaFlags) *flag.FlagSet {
 	fs.StringVar(&c.Verdict.Shm, "shm", c.Verdict.Shm, "directory of the shared-memory verdict sessions (empty: off)")
 	fs.IntVar(&c.Verdict.ShmSlots, "shm-slots", c.Verdict.ShmSlots, "shared-memory verdict sessions offered (one client each)")
 	fs.StringVar(&c.Verdict.HTTP, "http", c.Verdict.HTTP, "HTTP API and dashboard address (empty: off)")
+	dur(&c.Verdict.BusyPoll, "busy-poll", "SBE over TCP: how long a connection's reader tries its socket without waiting before it parks, 0 (off) to 10ms; "+
+		"cuts a request's wake-up, burns up to --busy-pollers cores while connections are busy")
+	fs.IntVar(&c.Verdict.BusyPollers, "busy-pollers", c.Verdict.BusyPollers, "SBE over TCP: readers that may busy-poll at once, 1 to 64 (with --busy-poll)")
 	fs.StringVar(&c.Data.Dir, "data", c.Data.Dir, "directory of the durable state (journal and snapshots), created when missing")
 	dur(&c.Data.SnapshotEvery, "snapshot-every", "durable snapshot period (reloadable)")
 	fs.StringVar(&c.Log.Format, "log-format", c.Log.Format, "log format: text or json")
@@ -458,7 +475,8 @@ func (c *config) options(src *sources) (options, error) {
 		app: applianceConfig{dataDir: c.Data.Dir, httpAddr: c.Verdict.HTTP, sbeAddr: c.Verdict.SBE,
 			shmDir: c.Verdict.Shm, shmSlots: c.Verdict.ShmSlots, masterFile: c.Risk.Master,
 			accountsFile: c.Risk.Accounts, attestorsFile: c.Risk.Attestors, scenarios: c.Risk.Scenarios,
-			epochEvery: time.Duration(c.Risk.EpochEvery), snapshotEvery: time.Duration(c.Data.SnapshotEvery)},
+			epochEvery: time.Duration(c.Risk.EpochEvery), snapshotEvery: time.Duration(c.Data.SnapshotEvery),
+			busyPoll: time.Duration(c.Verdict.BusyPoll), busyPollers: c.Verdict.BusyPollers},
 		cfg: *c,
 	}
 	var err error
@@ -537,6 +555,10 @@ func (c *config) options(src *sources) (options, error) {
 		return o, fmt.Errorf("%s=false needs %s and %s", src.name("demo"), src.ref("master"), src.ref("accounts"))
 	case o.app.shmSlots < 1 || o.app.shmSlots > shmSlotsMax:
 		return o, src.errf("shm-slots", "%d outside 1..%d", o.app.shmSlots, shmSlotsMax)
+	case o.app.busyPoll < 0 || o.app.busyPoll > busyPollMax:
+		return o, src.errf("busy-poll", "%v outside 0s..%v", o.app.busyPoll, busyPollMax)
+	case o.app.busyPollers < 1 || o.app.busyPollers > busyPollersMax:
+		return o, src.errf("busy-pollers", "%d outside 1..%d", o.app.busyPollers, busyPollersMax)
 	case o.app.scenarios < 0 || o.app.scenarios > scenariosMax:
 		return o, src.errf("scenarios", "%d outside 0..%d", o.app.scenarios, scenariosMax)
 	case o.app.epochEvery < epochEveryMin || o.app.epochEvery > epochEveryMax:

@@ -196,6 +196,11 @@ func TestConfigErrors(t *testing.T) {
 		{"token flag", "", []string{"--token=ops=a", "--token=nobody=b"}, []string{"--token #2.role"}},
 		{"token flag syntax", "", []string{"--token=opsonly"}, []string{"-token", "ROLE=SECRET"}},
 		{"missing file", "", []string{"--config=" + missing}, []string{"--config", "missing"}},
+		{"busy poll", "[verdict]\nbusy_poll = \"11ms\"\n", nil, []string{"FILE: verdict.busy_poll: 11ms outside 0s..10ms"}},
+		{"busy poll negative flag", "", []string{"--busy-poll=-1us"}, []string{"--busy-poll: -1µs outside 0s..10ms"}},
+		{"busy pollers", "[verdict]\nbusy_pollers = 65\n", nil, []string{"FILE: verdict.busy_pollers: 65 outside 1..64"}},
+		{"busy pollers flag", "[verdict]\nbusy_pollers = 2\n", []string{"--busy-pollers=0"}, []string{"--busy-pollers: 0 outside 1..64"}},
+		{"busy poll as integer", "[verdict]\nbusy_poll = 5\n", nil, []string{"FILE:2: verdict.busy_poll", "duration"}},
 	} {
 		args := tc.args
 		path := ""
@@ -217,6 +222,32 @@ func TestConfigErrors(t *testing.T) {
 		if strings.Contains(stderr.String(), "same\"") || strings.Contains(stderr.String(), "=b") {
 			t.Errorf("%s: an error shows a secret: %q", tc.name, stderr.String())
 		}
+	}
+}
+
+// TestBusyPollConfig: verdict.busy_poll and verdict.busy_pollers reach the
+// appliance from the defaults (off, one poller), the file and the flags,
+// bounds included.
+func TestBusyPollConfig(t *testing.T) {
+	o, err := parseArgs(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.app.busyPoll != 0 || o.app.busyPollers != 1 {
+		t.Errorf("defaults: busy poll %v, pollers %d; want off, 1", o.app.busyPoll, o.app.busyPollers)
+	}
+	path := writeConfig(t, "ballastd.toml", "[verdict]\nbusy_poll = \"10ms\"\nbusy_pollers = 64\n")
+	if o, err = parseArgs([]string{"--config", path}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if o.app.busyPoll != busyPollMax || o.app.busyPollers != busyPollersMax {
+		t.Errorf("file at the bounds: busy poll %v, pollers %d", o.app.busyPoll, o.app.busyPollers)
+	}
+	if o, err = parseArgs([]string{"--config", path, "--busy-poll=250us", "--busy-pollers=3"}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if o.app.busyPoll != 250*time.Microsecond || o.app.busyPollers != 3 {
+		t.Errorf("flags over the file: busy poll %v, pollers %d", o.app.busyPoll, o.app.busyPollers)
 	}
 }
 

@@ -117,6 +117,10 @@ func (a *appliance) writeMetrics(out io.Writer) error {
 		fmt.Fprintf(w, "ballast_sbe_check_seconds_bucket{le=\"+Inf\"} %d\n", cum)
 		fmt.Fprintf(w, "ballast_sbe_check_seconds_sum %g\n", float64(st.CheckSumNs)/1e9)
 		fmt.Fprintf(w, "ballast_sbe_check_seconds_count %d\n", cum)
+		family(w, "ballast_sbe_busy_poll_reads_total", "counter",
+			"SBE/TCP socket reads under verdict.busy_poll, by outcome: spun (data came while spinning) or parked (in the network poller); 0 when off.")
+		fmt.Fprintf(w, "ballast_sbe_busy_poll_reads_total{outcome=\"spun\"} %d\n", st.BusyPollSpun)
+		fmt.Fprintf(w, "ballast_sbe_busy_poll_reads_total{outcome=\"parked\"} %d\n", st.BusyPollParked)
 		family(w, "ballast_sbe_verdicts_total", "counter", "Verdicts answered over SBE (both transports), by reason.")
 		for i, n := range st.Verdicts {
 			if r := sbe.Reason(i); r.Valid() {

@@ -99,6 +99,10 @@ func (c *reloadChild) sbeLogin(token string) (net.Conn, bool) {
 	return nc, ack.Status == sbe.LoginStatusOK
 }
 
+// noticesSkippedMax bounds the margin notices skipped while waiting for a
+// session's answer.
+const noticesSkippedMax = 1024
+
 // readSBE reads one frame from nc.
 func readSBE(t *testing.T, nc net.Conn) sbe.Frame {
 	t.Helper()
@@ -167,13 +171,13 @@ func TestSIGHUPReload(t *testing.T) {
 	conf := filepath.Join(dir, "ballastd.toml")
 	// edit is one version of the file.
 	type edit struct {
-		http, statsEvery, level, epochEvery, snapshotEvery string
-		tokens                                             []string // ROLE=SECRET
+		http, statsEvery, level, epochEvery, snapshotEvery, busyPoll string
+		tokens                                                       []string // ROLE=SECRET
 	}
 	write := func(e edit) {
 		t.Helper()
 		var b strings.Builder
-		fmt.Fprintf(&b, "[verdict]\nsbe = \"127.0.0.1:0\"\nhttp = %q\nshm = \"\"\n", e.http)
+		fmt.Fprintf(&b, "[verdict]\nsbe = \"127.0.0.1:0\"\nhttp = %q\nshm = \"\"\nbusy_poll = %q\n", e.http, e.busyPoll)
 		fmt.Fprintf(&b, "[data]\ndir = %q\nsnapshot_every = %q\n", filepath.Join(dir, "data"), e.snapshotEvery)
 		fmt.Fprintf(&b, "[risk]\nscenarios = 2000\nepoch_every = %q\nattestors = %q\n", e.epochEvery, attestors)
 		fmt.Fprintf(&b, "[exchange]\nmsg_rate = 5000.0\n")
@@ -191,7 +195,7 @@ func TestSIGHUPReload(t *testing.T) {
 	}
 	// The periods start long: one epoch at start-up, no statistics line, no
 	// periodic snapshot.
-	cur := edit{http: "127.0.0.1:0", statsEvery: "1h", level: "info", epochEvery: "1h", snapshotEvery: "1h",
+	cur := edit{http: "127.0.0.1:0", statsEvery: "1h", level: "info", epochEvery: "1h", snapshotEvery: "1h", busyPoll: "0s",
 		tokens: []string{"admin=old-admin"}}
 	write(cur)
 	c := startConfigChild(t, "--config="+conf, "--log-format=json")
@@ -230,12 +234,12 @@ func TestSIGHUPReload(t *testing.T) {
 
 	// The edit: admin's secret replaced and a firm token added, an
 	// attestor added, the statistics period shortened, and the HTTP
-	// address changed (which needs a restart).
+	// address and the busy polling changed (which need a restart).
 	if n := epochsTotal(t, c); n > 1 {
 		t.Fatalf("%d epochs before the reload, want at most 1 (period 1h)", n)
 	}
 	firm := firstFirm(t, c, "old-admin")
-	cur = edit{http: "127.0.0.1:1", statsEvery: "50ms", level: "info", epochEvery: "50ms", snapshotEvery: "1s",
+	cur = edit{http: "127.0.0.1:1", statsEvery: "50ms", level: "info", epochEvery: "50ms", snapshotEvery: "1s", busyPoll: "1ms",
 		tokens: []string{"admin=new-admin", "firm:" + firm + "=firm-secret"}}
 	write(cur)
 	allowList(t, attestors, "custodian-a", "custodian-b")
@@ -251,7 +255,8 @@ func TestSIGHUPReload(t *testing.T) {
 		t.Errorf("reload line %q", changed)
 	}
 	warn := c.waitLines("configuration change needs a restart: ignored", 1)
-	if keys, _ := warn["keys"].(string); !strings.Contains(keys, "verdict.http") || strings.Contains(keys, "log.format") {
+	if keys, _ := warn["keys"].(string); !strings.Contains(keys, "verdict.http") || strings.Contains(keys, "log.format") ||
+		!strings.Contains(keys, "verdict.busy_poll (running 0s, configured 1ms)") {
 		t.Errorf("needs-restart keys %q", keys)
 	}
 
@@ -278,7 +283,13 @@ func TestSIGHUPReload(t *testing.T) {
 	if _, err := before.Write(q.AppendFrame(nil)); err != nil {
 		t.Fatal(err)
 	}
-	if f := readSBE(t, before); f.Header.TemplateID != sbe.AccountStatusTemplateID {
+	// (The session also receives the margin notices of the epochs, now
+	// every 50ms: skip them.)
+	f := readSBE(t, before)
+	for skipped := 0; f.Header.TemplateID == sbe.MarginNoticeTemplateID && skipped < noticesSkippedMax; skipped++ {
+		f = readSBE(t, before)
+	}
+	if f.Header.TemplateID != sbe.AccountStatusTemplateID {
 		t.Errorf("session from before the reload: template %d, want AccountStatus", f.Header.TemplateID)
 	}
 	if code, body := c.httpDo("POST", "/v1/attestations", "new-admin", attestation(2)); code != 201 {

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -46,17 +48,141 @@ func (c *child) waitLog(t *testing.T, timeout time.Duration, parts ...string) {
 	t.Fatalf("no log line with %q; log:\n%s", parts, c.logText())
 }
 
+// positions reads an account's positions over HTTP: instrument → qty.
+func (c *child) positions(t *testing.T, acct uint64) map[uint32]int64 {
+	t.Helper()
+	code, _, body := c.get(t, fmt.Sprintf("/v1/accounts/%d", acct), crashToken)
+	var st struct {
+		Positions []struct {
+			Instrument uint32 `json:"instrument"`
+			Qty        int64  `json:"qty"`
+		} `json:"positions"`
+	}
+	if err := json.Unmarshal(body, &st); code != 200 || err != nil {
+		t.Fatalf("GET account %d: %d %v %s", acct, code, err, body)
+	}
+	out := make(map[uint32]int64, len(st.Positions))
+	for _, p := range st.Positions {
+		if p.Qty != 0 {
+			out[p.Instrument] = p.Qty
+		}
+	}
+	return out
+}
+
+// candidatesMax bounds the orders tried when looking for one that raises
+// (or lowers) an account's initial margin.
+const candidatesMax = 16
+
+// findOrder sends the order of each candidate in turn (at most candidatesMax)
+// and returns the first verdict that want accepts, with its order. The
+// engine's own IM and post-trade IM, carried by the verdict, say whether an
+// order raises or lowers the account's risk at that moment.
+func findOrder(ctx context.Context, conn *client.Conn, orders []sbe.OrderCheck,
+	want func(sbe.Verdict) bool) (sbe.OrderCheck, sbe.Verdict, bool, error) {
+	for i, o := range orders {
+		if i == candidatesMax {
+			break
+		}
+		v, err := conn.Check(ctx, o)
+		if err != nil {
+			return o, v, false, err
+		}
+		if want(v) {
+			return o, v, true, nil
+		}
+	}
+	return sbe.OrderCheck{}, sbe.Verdict{}, false, nil
+}
+
+// probe is findOrder failing the test when no candidate is wanted.
+func probe(t *testing.T, ctx context.Context, conn *client.Conn, what string, orders []sbe.OrderCheck,
+	want func(sbe.Verdict) bool) (sbe.OrderCheck, sbe.Verdict) {
+	t.Helper()
+	o, v, ok, err := findOrder(ctx, conn, orders, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Fatalf("no %s order among %d candidates", what, min(len(orders), candidatesMax))
+	}
+	return o, v
+}
+
+// raises says a verdict's order raises the account's initial margin.
+func raises(v sbe.Verdict) bool { return v.PostTradeInitialMargin > v.InitialMargin }
+
+// positionOrders returns, for each position of pos (largest first), an
+// order of qty(position) on the side sign(position) × dir (1: adding to
+// the position, -1: taking from it).
+func positionOrders(acct uint64, pos map[uint32]int64, dir int64, qty func(int64) int64) []sbe.OrderCheck {
+	type leg struct {
+		inst uint32
+		q    int64
+	}
+	legs := make([]leg, 0, len(pos))
+	for inst, q := range pos {
+		legs = append(legs, leg{inst, q})
+	}
+	sort.Slice(legs, func(i, j int) bool {
+		ai, aj := max(legs[i].q, -legs[i].q), max(legs[j].q, -legs[j].q)
+		if ai != aj {
+			return ai > aj
+		}
+		return legs[i].inst < legs[j].inst
+	})
+	out := make([]sbe.OrderCheck, 0, len(legs))
+	for _, l := range legs {
+		side := sbe.SideBuy
+		if l.q*dir < 0 {
+			side = sbe.SideSell
+		}
+		out = append(out, sbe.OrderCheck{Account: acct, Instrument: l.inst, Side: side, Qty: qty(max(l.q, -l.q)), Price: 0})
+	}
+	return out
+}
+
+// logAttrs returns the JSON log lines whose msg is msg and whose attributes
+// include every one of match.
+func (c *child) logAttrs(msg string, match map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(c.logText(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil || m["msg"] != msg {
+			continue
+		}
+		ok := true
+		for k, v := range match {
+			ok = ok && m[k] == v
+		}
+		if ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // TestCrashScenario runs the demo appliance through scripted market events
-// (the exchange simulator's crash and outage): after a 30% gap-down of
-// every underlying, accounts move to LIQUIDATE and MarginNotices announce
-// it; during a feed outage, once the marks are older than the policy
-// allows, a risk-increasing order is refused as stale market data.
+// (the exchange simulator's crash, volatility spike and outage), as the
+// README tells it:
+//   - after a 30% gap-down of every underlying, accounts move to
+//     MARGIN_CALL and LIQUIDATE and MarginNotices announce both, and an
+//     order that raises a crashed account's margin is refused with
+//     INSUFFICIENT_MARGIN;
+//   - the volatility spike scales every underlying's surface ×3 (its
+//     30-day ATM vol triples) and its end restores them;
+//   - during the feed outage, once the marks are older than the policy
+//     allows, the same risk-increasing order is refused as stale market
+//     data (fail closed), while an order that lowers the account's margin
+//     is still accepted.
 func TestCrashScenario(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs ballastd for about 15 s")
+		t.Skip("runs ballastd for about 20 s")
 	}
 	dir := t.TempDir()
-	c := startChild(t, filepath.Join(dir, "data"), "--events=crash@6s:-30%; outage@9s:9s")
+	// Epochs every 500ms (not startChild's 200ms) leave the session the
+	// CPU to keep time on a small machine under the race detector.
+	c := startChild(t, filepath.Join(dir, "data"), "--events=crash@6s:-30%; volspike@8s:x3:2s; outage@11s:9s", "--epoch-every=500ms")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	conn, err := client.Dial(ctx, c.sbeAddr, crashToken, client.Options{NoticesMax: 4096})
@@ -69,12 +195,46 @@ func TestCrashScenario(t *testing.T) {
 			break
 		}
 	}
-	before := c.liquidating(t)
-	st, err := conn.Query(ctx, 1001)
-	if err != nil {
-		t.Fatal(err)
+	// The notices from here on are the crash's (the state changes of the
+	// first epochs, and any churn before the crash, are dropped).
+	var liquidated []uint64
+	calls := 0
+	drain := func(keep bool) {
+		for {
+			select {
+			case n := <-conn.Notices():
+				switch {
+				case !keep:
+				case n.State == sbe.StateLiquidate:
+					liquidated = append(liquidated, n.Account)
+				case n.State == sbe.StateMarginCall:
+					calls++
+				}
+			default:
+				return
+			}
+		}
 	}
-	crashEpoch := st.Epoch // an epoch before the crash
+	drain(false)
+	before := c.liquidating(t)
+	// Every account's state before the crash.
+	code, _, body := c.get(t, "/v1/accounts", crashToken)
+	var list struct {
+		Accounts []struct {
+			ID uint64 `json:"id"`
+		} `json:"accounts"`
+	}
+	if err := json.Unmarshal(body, &list); code != 200 || err != nil || len(list.Accounts) == 0 {
+		t.Fatalf("GET /v1/accounts: %d %v %s", code, err, body)
+	}
+	preCrash := make(map[uint64]sbe.State, len(list.Accounts))
+	for _, a := range list.Accounts {
+		st, err := conn.Query(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		preCrash[a.ID] = st.State
+	}
 	if strings.Contains(c.logText(), "crash@6s:-30%") {
 		t.Fatal("the crash came before the test was ready (a slow start): cannot tell before from after")
 	}
@@ -89,42 +249,113 @@ func TestCrashScenario(t *testing.T) {
 	if after < before+10 {
 		t.Fatalf("LIQUIDATE accounts %d before the crash, %d after; log:\n%s", before, after, c.logText())
 	}
-	noticed := 0
-	for drained := false; !drained; {
-		select {
-		case n := <-conn.Notices():
-			if n.State == sbe.StateLiquidate && n.Epoch > crashEpoch {
-				noticed++
-			}
-		default:
-			drained = true
-		}
-	}
-	if noticed == 0 {
-		t.Errorf("no LIQUIDATE notice after the crash (epoch %d); log:\n%s", crashEpoch, c.logText())
+	// The notices since the crash: accounts that went to LIQUIDATE (a
+	// notice is a change of state) and to MARGIN_CALL.
+	drain(true)
+	if len(liquidated) == 0 {
+		t.Fatalf("no LIQUIDATE notice after the crash; log:\n%s", c.logText())
 	}
 
-	// The outage: marks age past MarkAgeMax (5 s); a new position is
-	// risk-increasing and must be refused as stale.
-	c.waitLog(t, 20*time.Second, `"msg":"market event"`, `outage`, `"phase":"start"`)
-	// Account 1001 is short instrument 1: selling more adds risk.
-	order := sbe.OrderCheck{Account: 1001, Instrument: 1, Side: sbe.SideSell, Qty: 1, Price: 0}
-	if st, err := conn.Query(ctx, 1001); err != nil || st.Account != 1001 {
-		t.Fatal(err)
-	}
-	deadline = time.Now().Add(9 * time.Second)
-	var v sbe.Verdict
-	for time.Now().Before(deadline) {
-		if v, err = conn.Check(ctx, order); err != nil {
-			t.Fatal(err)
+	// A crashed account (not in LIQUIDATE before the crash, sent there
+	// since, and there now): adding to its largest position raises its
+	// IM, and its equity (below MM) cannot cover it.
+	crashed := uint64(0)
+	for _, id := range liquidated {
+		if preCrash[id] == sbe.StateLiquidate {
+			continue
 		}
-		if v.Reason == sbe.ReasonStaleMarketData {
+		if st, err := conn.Query(ctx, id); err != nil {
+			t.Fatal(err)
+		} else if st.State == sbe.StateLiquidate {
+			crashed = id
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	if v.Decision != sbe.DecisionReject || v.Reason != sbe.ReasonStaleMarketData {
-		t.Fatalf("during the outage: verdict %+v, want a STALE_MARKET_DATA rejection", v)
+	if crashed == 0 {
+		t.Fatalf("none of the %d LIQUIDATE notices since the crash is for an account that was not in LIQUIDATE before and is now",
+			len(liquidated))
 	}
-	t.Logf("LIQUIDATE %d → %d after the crash, %d LIQUIDATE notices; stale rejection during the outage", before, after, noticed)
+	pos := c.positions(t, crashed)
+	double := func(q int64) int64 { return q }
+	raise, v := probe(t, ctx, conn, "risk-increasing", positionOrders(crashed, pos, 1, double), raises)
+	if v.Decision != sbe.DecisionReject || v.Reason != sbe.ReasonInsufficientMargin || v.State != sbe.StateLiquidate {
+		t.Errorf("after the crash, risk-increasing %+v on account %d: verdict %+v, want a LIQUIDATE account's INSUFFICIENT_MARGIN rejection",
+			raise, crashed, v)
+	}
+
+	// The volatility spike: every underlying's surface ×3, then back.
+	spiked := map[string]any{"phase": "start", "scale": 3.0}
+	c.waitLog(t, 15*time.Second, `"msg":"volatility surfaces scaled"`, `"phase":"end"`)
+	starts, ends := c.logAttrs("volatility surfaces scaled", spiked),
+		c.logAttrs("volatility surfaces scaled", map[string]any{"phase": "end", "scale": 1.0})
+	if len(starts) != 1 || len(ends) != 1 {
+		t.Fatalf("volatility spike lines: %d at ×3, %d at ×1; log:\n%s", len(starts), len(ends), c.logText())
+	}
+	underlyings := map[string]bool{}
+	code, _, body = c.get(t, "/v1/instruments", crashToken)
+	var ib struct {
+		Instruments []struct {
+			Underlying string `json:"underlying"`
+		} `json:"instruments"`
+	}
+	if err := json.Unmarshal(body, &ib); code != 200 || err != nil {
+		t.Fatalf("GET /v1/instruments: %d %v", code, err)
+	}
+	for _, in := range ib.Instruments {
+		underlyings[in.Underlying] = true
+	}
+	for _, l := range []map[string]any{starts[0], ends[0]} {
+		if n, _ := l["underlyings"].(float64); int(n) != len(underlyings) {
+			t.Errorf("volatility spike %s scaled %v underlyings, want all %d", l["phase"], l["underlyings"], len(underlyings))
+		}
+	}
+	// The ATM vol of a scaled surface is the master's times the scale.
+	for _, k := range []string{"atm_vol_min", "atm_vol_max"} {
+		hi, _ := starts[0][k].(float64)
+		lo, _ := ends[0][k].(float64)
+		if lo <= 0 || hi/lo < 2.99 || hi/lo > 3.01 {
+			t.Errorf("%s %v during the spike, %v after: want ×3", k, hi, lo)
+		}
+	}
+
+	// The outage: marks age past MarkAgeMax (5 s); an order raising the
+	// crashed account's IM must now be refused as stale. (Which orders
+	// raise it is asked again each time: the IM's binding term may change
+	// with the marks and the vol surfaces.)
+	c.waitLog(t, 20*time.Second, `"msg":"market event"`, `outage`, `"phase":"start"`)
+	raising := positionOrders(crashed, c.positions(t, crashed), 1, double)
+	var staleOrder sbe.OrderCheck
+	ok := false
+	for deadline = time.Now().Add(9 * time.Second); !ok && time.Now().Before(deadline); {
+		o, rv, found, err := findOrder(ctx, conn, raising, raises)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found {
+			staleOrder, v, ok = o, rv, rv.Reason == sbe.ReasonStaleMarketData
+		}
+		if !ok {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !ok || v.Decision != sbe.DecisionReject {
+		t.Fatalf("during the outage: the last risk-increasing order %+v on account %d got %+v, want a STALE_MARKET_DATA rejection",
+			staleOrder, crashed, v)
+	}
+	// Fail closed only for risk-increasing orders: taking half of a
+	// position off that lowers the crashed account's IM passes.
+	pos = c.positions(t, crashed)
+	reduce, v := probe(t, ctx, conn, "risk-reducing", positionOrders(crashed, pos, -1, func(q int64) int64 { return max(1, q/2) }),
+		func(v sbe.Verdict) bool { return v.PostTradeInitialMargin < v.InitialMargin })
+	if v.Decision != sbe.DecisionAccept || v.Reason != sbe.ReasonNone {
+		t.Errorf("during the outage, risk-reducing %+v on account %d: verdict %+v, want ACCEPT", reduce, crashed, v)
+	}
+
+	drain(true)
+	if calls == 0 {
+		t.Errorf("no MARGIN_CALL notice after the crash; log:\n%s", c.logText())
+	}
+	t.Logf("LIQUIDATE %d → %d after the crash, notices since: %d to LIQUIDATE, %d to MARGIN_CALL; account %d (%s before the crash): %+v refused "+
+		"(INSUFFICIENT_MARGIN), %+v refused in the outage (STALE_MARKET_DATA), %+v accepted in the outage; vol ×3 on %d underlyings",
+		before, after, len(liquidated), calls, crashed, preCrash[crashed], raise, staleOrder, reduce, len(underlyings))
 }

@@ -1,17 +1,14 @@
 package dashboard_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"image/png"
 	"io"
 	"log"
 	"math"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -26,6 +23,7 @@ import (
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
 	"github.com/ballast-risk/ballast/engine/dashboard"
+	"github.com/ballast-risk/ballast/engine/dashboard/dashboardtest"
 	"github.com/ballast-risk/ballast/engine/httpapi"
 	"github.com/ballast-risk/ballast/engine/margin"
 	"github.com/ballast-risk/ballast/engine/sbe"
@@ -38,17 +36,8 @@ const (
 	tokFirm  = "firm-token-browser-0123456789"
 )
 
-// Screenshot geometry.
-const (
-	shotWidth  = 1400
-	shotHeight = 1000
-)
-
 // worstRows is the worst-accounts list length the test asks for.
 const worstRows = 10
-
-// chromiumTimeout bounds one headless Chromium run.
-const chromiumTimeout = 20 * time.Second
 
 // bookAccount is one account of the browser test's book.
 type bookAccount struct {
@@ -81,6 +70,13 @@ func book() []bookAccount {
 	}
 	return out
 }
+
+// The matching engines' check service times the page shows (buckets as
+// verdict.CheckBucketsNs): 12,000 checks, most between 2 and 4 µs.
+var (
+	sbeBoundsNs = []int64{250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000, 256_000, 512_000, 1_024_000, 10_000_000}
+	sbeCounts   = []uint64{0, 0, 310, 2_480, 8_120, 890, 150, 41, 7, 2, 0, 0, 0, 0, 0}
+)
 
 // fakeService serves the book to the HTTP API.
 type fakeService struct {
@@ -154,23 +150,6 @@ func (f *fakeService) LatestEpoch() (httpapi.EpochInfo, bool) {
 	return httpapi.EpochInfo{ID: 812, Backend: "vsim", Scenarios: 20_000, Duration: 41 * time.Millisecond}, true
 }
 
-// chromium finds Debian's chromium. Without it the test fails in CI (CI
-// or BALLAST_REQUIRE_CHROMIUM=1 set) and is skipped elsewhere.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "headless Chromium not found (Debian package chromium; scripts/deps.sh installs it)"
-	if os.Getenv("CI") != "" || os.Getenv("BALLAST_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal(msg + ": required in CI")
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // served is an httpapi server on loopback TCP with the dashboard enabled.
 type served struct {
 	srv  *httpapi.Server
@@ -237,6 +216,7 @@ func newServed(t *testing.T, pollDelay time.Duration, edit func(*httpapi.Config)
 		Accelerator: func() (dashboard.Accelerator, bool) {
 			return dashboard.Accelerator{Backend: "vsim", Healthy: true, Detail: "Verilator model, 250 MHz"}, true
 		},
+		SBECheckLatency: func() ([]int64, []uint64) { return sbeBoundsNs, sbeCounts },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -313,49 +293,8 @@ func (s *served) streamClients(t *testing.T) string {
 	return string(m[1])
 }
 
-// runChromium loads url headless and returns the DOM after the virtual
-// time budget, writing a screenshot to shot when it is not empty.
-func runChromium(t *testing.T, bin, url, shot string, budgetMs int) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), chromiumTimeout)
-	defer cancel()
-	args := []string{"--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-		fmt.Sprintf("--window-size=%d,%d", shotWidth, shotHeight), "--user-data-dir=" + t.TempDir(),
-		"--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--force-device-scale-factor=1",
-		fmt.Sprintf("--virtual-time-budget=%d", budgetMs), "--dump-dom"}
-	if shot != "" {
-		args = append(args, "--screenshot="+shot)
-	}
-	cmd := exec.CommandContext(ctx, bin, append(args, url)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\nstderr:\n%s", err, lastLines(stderr.String(), 20))
-	}
-	return stdout.String()
-}
-
-func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
-}
-
-// text returns the text of the element with the given id in a dumped DOM.
-func text(t *testing.T, dom, id string) string {
-	t.Helper()
-	m := regexp.MustCompile(`id="` + regexp.QuoteMeta(id) + `"[^>]*>([^<]*)<`).FindStringSubmatch(dom)
-	if m == nil {
-		t.Fatalf("no element #%s in the DOM", id)
-	}
-	return m[1]
-}
-
 func TestBrowserDashboard(t *testing.T) {
-	bin := chromium(t)
+	bin := dashboardtest.Chromium(t)
 	s := newServed(t, 40*time.Millisecond, nil)
 
 	// Real checks through the server, so the latency histogram has data.
@@ -378,7 +317,7 @@ func TestBrowserDashboard(t *testing.T) {
 	go func() {
 		defer close(published)
 		defer s.open()
-		deadline := time.Now().Add(chromiumTimeout)
+		deadline := time.Now().Add(dashboardtest.DefaultTimeout)
 		for time.Now().Before(deadline) {
 			if s.streamClients(t) == "1" {
 				for _, n := range notices {
@@ -392,7 +331,7 @@ func TestBrowserDashboard(t *testing.T) {
 	}()
 
 	shot := filepath.Join(t.TempDir(), "dashboard.png")
-	dom := runChromium(t, bin, s.base+"/#token="+tokOps, shot, 12_000)
+	dom := dashboardtest.Run(t, bin, s.base+"/#token="+tokOps, dashboardtest.Options{Shot: shot, BudgetMs: 12_000})
 	<-published
 
 	// The figures the page must show, computed independently from the book.
@@ -416,11 +355,11 @@ func TestBrowserDashboard(t *testing.T) {
 	for id, want := range map[string]string{
 		"count-total": "48", "count-healthy": fmt.Sprint(healthy), "count-margin-call": fmt.Sprint(call),
 		"count-liquidate": fmt.Sprint(liq), "count-stale": fmt.Sprint(stale), "count-risk-unknown": "0",
-		"lat-count": fmt.Sprint(checks), "feed-gaps-lost": "1", "feed-ring": "17 / 65,536",
+		"lat-count": fmt.Sprint(checks), "lat-sbe-count": "12,000", "lat-sbe-p50": "2.79 µs", "feed-gaps-lost": "1", "feed-ring": "17 / 65,536",
 		"conn-data": "data: live", "conn-stream": "notices: live", "accel": "accelerator: vsim",
 		"h-notices-count": fmt.Sprint(len(notices)),
 	} {
-		if got := text(t, dom, id); got != want {
+		if got := dashboardtest.Text(t, dom, id); got != want {
 			t.Errorf("#%s = %q, want %q", id, got, want)
 		}
 	}
@@ -433,14 +372,14 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("worst account's health factor 0.311 or equity 96,500.25 not shown")
 	}
 	// Notices, newest first.
-	lis := regexp.MustCompile(`<li class="[^"]*" data-account="(\d+)" data-state="([A-Z_]+)"`).FindAllStringSubmatch(dom, -1)
+	lis := dashboardtest.Notices(dom)
 	if len(lis) != len(notices) {
 		t.Fatalf("notice rows %v, want %d", lis, len(notices))
 	}
 	for i, n := range notices {
 		li := lis[len(lis)-1-i]
-		if li[1] != fmt.Sprint(n.Account) || li[2] != n.To.String() {
-			t.Errorf("notice row %d = %v, want %d %s", len(lis)-1-i, li[1:], n.Account, n.To)
+		if li.Account != fmt.Sprint(n.Account) || li.State != n.To.String() {
+			t.Errorf("notice row %d = %v, want %d %s", len(lis)-1-i, li, n.Account, n.To)
 		}
 	}
 	if !strings.Contains(dom, "Latest: epoch 812 on cpu, 20,000 scenarios") {
@@ -453,7 +392,7 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("sign-in box shown with a valid token")
 	}
 
-	checkPNG(t, shot)
+	dashboardtest.CheckPNG(t, shot)
 	if err := copyFile(shot, "/tmp/dashboard.png"); err != nil {
 		t.Logf("copy to /tmp/dashboard.png: %v", err)
 	}
@@ -461,29 +400,29 @@ func TestBrowserDashboard(t *testing.T) {
 }
 
 func TestBrowserDashboardAuthErrors(t *testing.T) {
-	bin := chromium(t)
+	bin := dashboardtest.Chromium(t)
 	s := newServed(t, 0, nil)
 	s.open()
-	dom := runChromium(t, bin, s.base+"/#token="+tokFirm, "", 3000)
+	dom := dashboardtest.Run(t, bin, s.base+"/#token="+tokFirm, dashboardtest.Options{BudgetMs: 3000})
 	if !strings.Contains(dom, "Access denied (403)") {
 		t.Errorf("no 403 error banner")
 	}
 	if regexp.MustCompile(`id="login"[^>]*hidden`).MatchString(dom) {
 		t.Errorf("sign-in box not shown after 403")
 	}
-	if got := text(t, dom, "count-total"); got != "—" {
+	if got := dashboardtest.Text(t, dom, "count-total"); got != "—" {
 		t.Errorf("figures shown to a firm token: total %q", got)
 	}
-	if got := text(t, dom, "conn-data"); got != "data: signed out" {
+	if got := dashboardtest.Text(t, dom, "conn-data"); got != "data: signed out" {
 		t.Errorf("data pill %q after 403", got)
 	}
 
-	dom = runChromium(t, bin, s.base+"/#token=not-a-token", "", 3000)
+	dom = dashboardtest.Run(t, bin, s.base+"/#token=not-a-token", dashboardtest.Options{BudgetMs: 3000})
 	if !strings.Contains(dom, "Not signed in (401)") {
 		t.Errorf("no 401 error banner")
 	}
 	// No token at all: the sign-in box, and no request for data.
-	dom = runChromium(t, bin, s.base+"/", "", 2000)
+	dom = dashboardtest.Run(t, bin, s.base+"/", dashboardtest.Options{BudgetMs: 2000})
 	if regexp.MustCompile(`id="login"[^>]*hidden`).MatchString(dom) || !strings.Contains(dom, `id="token-input"`) {
 		t.Errorf("sign-in box not shown without a token")
 	}
@@ -493,7 +432,7 @@ func TestBrowserDashboardAuthErrors(t *testing.T) {
 // summary cannot be built (503) and the stream is refused (its only slot
 // taken), and that it keeps retrying.
 func TestBrowserDashboardOutages(t *testing.T) {
-	bin := chromium(t)
+	bin := dashboardtest.Chromium(t)
 	var polls atomic.Int64
 	s := newServed(t, 0, func(c *httpapi.Config) {
 		c.StreamClientsMax = 1
@@ -514,11 +453,11 @@ func TestBrowserDashboardOutages(t *testing.T) {
 	if _, err := io.ReadFull(conn, head); err != nil || string(head) != "HTTP/1.1 200" {
 		t.Fatalf("holding stream: %q %v", head, err)
 	}
-	dom := runChromium(t, bin, s.base+"/#token="+tokOps, "", 5000)
-	if got := text(t, dom, "conn-data"); got != "data: HTTP 503" {
+	dom := dashboardtest.Run(t, bin, s.base+"/#token="+tokOps, dashboardtest.Options{BudgetMs: 5000})
+	if got := dashboardtest.Text(t, dom, "conn-data"); got != "data: HTTP 503" {
 		t.Errorf("data pill %q", got)
 	}
-	if got := text(t, dom, "conn-stream"); got != "notices: lost" {
+	if got := dashboardtest.Text(t, dom, "conn-stream"); got != "notices: lost" {
 		t.Errorf("stream pill %q", got)
 	}
 	for _, want := range []string{"Dashboard data unavailable (HTTP 503: dashboard summary unavailable: engine busy)",
@@ -532,33 +471,6 @@ func TestBrowserDashboardOutages(t *testing.T) {
 	}
 	if n := polls.Load(); n < 3 {
 		t.Errorf("%d polls in 5 virtual seconds: not retrying", n)
-	}
-}
-
-func checkPNG(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("screenshot is not a PNG: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() != shotWidth || b.Dy() != shotHeight {
-		t.Fatalf("screenshot is %dx%d, want %dx%d", b.Dx(), b.Dy(), shotWidth, shotHeight)
-	}
-	// Not blank: a rendered page has many colours.
-	colours := map[uint32]struct{}{}
-	for y := 0; y < shotHeight; y += 7 {
-		for x := 0; x < shotWidth; x += 7 {
-			r, g, b, _ := img.At(x, y).RGBA()
-			colours[r>>8<<16|g>>8<<8|b>>8] = struct{}{}
-		}
-	}
-	if len(colours) < 20 {
-		t.Fatalf("screenshot has %d colours: blank page?", len(colours))
 	}
 }
 

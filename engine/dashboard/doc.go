@@ -7,7 +7,9 @@
 // margin notices as they happen (read from GET /v1/stream with fetch and a
 // streaming reader, since EventSource cannot send an Authorization
 // header), the feed's rate and gaps, the epoch duration timeline per
-// backend, the check latency histogram and the accelerator's state. Charts
+// backend, the check latency histograms per transport (the matching
+// engines' SBE checks and the HTTP what-if checks, kept apart: they time
+// different spans in different buckets) and the accelerator's state. Charts
 // are drawn on <canvas> by the page's own code. The bearer token (an "ops"
 // or "admin" token) comes from the URL fragment "#token=…", which browsers
 // never send to the server, or from a login box, and is kept in

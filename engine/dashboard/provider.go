@@ -38,6 +38,10 @@ type ProviderConfig struct {
 	// httpapi.Server.CheckLatency does (nil: left for the HTTP server,
 	// which fills in its own).
 	CheckLatency func() (boundsNs []int64, counts []uint64)
+	// SBECheckLatency returns the SBE check service-time histogram in the
+	// same form (verdict.CheckBucketsNs and verdict.Stats.CheckCounts; nil:
+	// Summary.SBECheckLatency stays nil).
+	SBECheckLatency func() (boundsNs []int64, counts []uint64)
 	// Accelerator returns the accelerator's state (false: unknown).
 	Accelerator func() (Accelerator, bool)
 	// Now is the clock (nil: time.Now).
@@ -102,6 +106,13 @@ func (p *Provider) Summary() (*Summary, error) {
 			return nil, fmt.Errorf("dashboard: check latency: %w", err)
 		}
 		s.CheckLatency = &l
+	}
+	if p.cfg.SBECheckLatency != nil {
+		l, err := NewLatency(p.cfg.SBECheckLatency())
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: SBE check latency: %w", err)
+		}
+		s.SBECheckLatency = &l
 	}
 	if p.cfg.Accelerator != nil {
 		if a, ok := p.cfg.Accelerator(); ok {

@@ -31,7 +31,7 @@ func TestProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Accounts.Total != 2 || s.Feed != nil || s.CheckLatency != nil || s.Accelerator != nil || s.Epochs == nil ||
+	if s.Accounts.Total != 2 || s.Feed != nil || s.CheckLatency != nil || s.SBECheckLatency != nil || s.Accelerator != nil || s.Epochs == nil ||
 		len(s.Accounts.Worst) != 2 {
 		t.Errorf("minimal summary: %+v", s)
 	}
@@ -47,8 +47,9 @@ func TestProvider(t *testing.T) {
 		Feed: func() (Feed, bool) {
 			return Feed{Packets: packets.Load(), Messages: 10 * packets.Load(), GapsLost: 2, StaleReason: string(make([]byte, 999))}, true
 		},
-		CheckLatency: func() ([]int64, []uint64) { return []int64{1000, 2000}, []uint64{3, 1, 0} },
-		Accelerator:  func() (Accelerator, bool) { return Accelerator{Backend: "fpga", Degraded: true}, true },
+		CheckLatency:    func() ([]int64, []uint64) { return []int64{1000, 2000}, []uint64{3, 1, 0} },
+		SBECheckLatency: func() ([]int64, []uint64) { return []int64{250, 500, 1000}, []uint64{0, 7, 2, 1} },
+		Accelerator:     func() (Accelerator, bool) { return Accelerator{Backend: "fpga", Degraded: true}, true },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +64,11 @@ func TestProvider(t *testing.T) {
 	if s.CheckLatency == nil || s.CheckLatency.Count != 4 || s.Accelerator == nil || s.Accelerator.Backend != "fpga" ||
 		len(s.Epochs) != 1 || s.Epochs[0].ID != 5 || len(s.Accounts.Worst) != 1 || s.Accounts.Worst[0].ID != 1 {
 		t.Errorf("summary: %+v", s)
+	}
+	// The transports' histograms stay apart: their buckets differ.
+	if l := s.SBECheckLatency; l == nil || l.Count != 10 || len(l.BoundsNs) != 3 || l.BoundsNs[0] != 250 || l.Counts[1] != 7 ||
+		l.P50Ns != 429 /* 250 + 250·5/7 */ || l.P99Ns != 1000 {
+		t.Errorf("SBE check latency: %+v", l)
 	}
 	if !s.Generated.Equal(clk.now()) {
 		t.Errorf("generated %v, want the injected clock", s.Generated)
@@ -84,6 +90,10 @@ func TestProvider(t *testing.T) {
 	p, _ = NewProvider(ProviderConfig{Accounts: f, CheckLatency: func() ([]int64, []uint64) { return nil, nil }})
 	if _, err := p.Summary(); !errors.Is(err, ErrInvalid) {
 		t.Errorf("bad latency: %v", err)
+	}
+	p, _ = NewProvider(ProviderConfig{Accounts: f, SBECheckLatency: func() ([]int64, []uint64) { return []int64{2, 1}, []uint64{0, 0, 0} }})
+	if _, err := p.Summary(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("bad SBE latency: %v", err)
 	}
 }
 

@@ -41,9 +41,16 @@ type Summary struct {
 	// Epochs are the most recent risk epochs, oldest first (at most
 	// EpochsMax).
 	Epochs []EpochPoint `json:"epochs"`
-	// CheckLatency is the HTTP what-if check latency histogram (nil: not
-	// measured; the HTTP server fills it in when left nil).
+	// CheckLatency is the HTTP what-if check latency histogram: the
+	// handling time of POST /v1/check (nil: not measured; the HTTP server
+	// fills it in when left nil).
 	CheckLatency *Latency `json:"check_latency"`
+	// SBECheckLatency is the matching engines' check latency histogram:
+	// the service time of each OrderCheck over the binary protocol (SBE
+	// over TCP and shared memory), from the decoded request to the filled
+	// verdict (nil: no SBE server). Its buckets differ from CheckLatency's
+	// and it measures less of the path, so the two are kept apart.
+	SBECheckLatency *Latency `json:"sbe_check_latency"`
 	// Accelerator is the risk backend's state (nil: unknown).
 	Accelerator *Accelerator `json:"accelerator"`
 }

@@ -107,7 +107,7 @@ func TestSummaryJSON(t *testing.T) {
 		v    any
 		want []string
 	}{
-		{Summary{}, []string{"accelerator", "accounts", "check_latency", "epochs", "feed", "generated"}},
+		{Summary{}, []string{"accelerator", "accounts", "check_latency", "epochs", "feed", "generated", "sbe_check_latency"}},
 		{Accounts{}, []string{"attestation_expired", "by_state", "generated", "health", "risk_unknown", "stale", "total", "worst"}},
 		{StateCounts{}, []string{"HEALTHY", "LIQUIDATE", "MARGIN_CALL"}},
 		{HealthBucket{}, []string{"count", "label", "lower", "upper"}},

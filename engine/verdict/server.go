@@ -57,6 +57,14 @@ const (
 	DefaultReadBufferBytes = 64 << 10
 )
 
+// Bounds of Config.BusyPoll and Config.BusyPollers (busypoll's).
+const (
+	// BusyPollMax bounds Config.BusyPoll.
+	BusyPollMax = busypoll.SpinMax
+	// BusyPollersMax bounds Config.BusyPollers.
+	BusyPollersMax = busypoll.SpinnersMax
+)
+
 // Config configures a Server. Zero fields take the defaults above.
 type Config struct {
 	// Tokens maps a bearer token to a role: "admin", "ops" or "firm:<id>".

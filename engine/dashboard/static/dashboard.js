@@ -462,20 +462,27 @@
     body.replaceChildren(rows);
   }
 
-  function renderLatency(l) {
+  // renderLatency shows one transport's check latency histogram: ids
+  // prefixed with pre ('lat-' or 'lat-sbe-'), drawn on the canvas chart.
+  function renderLatency(l, pre, chart, name) {
     if (!l) {
-      setText('lat-count', '—'); setText('lat-p50', '—'); setText('lat-p99', '—');
-      drawEmpty('chart-latency', 'not measured', 'Check latency: not measured');
+      setText(pre + 'count', '—'); setText(pre + 'p50', '—'); setText(pre + 'p99', '—');
+      drawEmpty(chart, 'not measured', name + ' check latency: not measured');
       return;
     }
-    setText('lat-count', fmtInt(l.count));
-    setText('lat-p50', l.count ? fmtDur(l.p50_ns) : '—');
-    setText('lat-p99', l.count ? fmtDur(l.p99_ns) : '—');
+    setText(pre + 'count', fmtInt(l.count));
+    setText(pre + 'p50', l.count ? fmtDur(l.p50_ns) : '—');
+    setText(pre + 'p99', l.count ? fmtDur(l.p99_ns) : '—');
     const bars = l.counts.map((c, i) => ({
       label: i < l.bounds_ns.length ? '≤' + fmtBound(l.bounds_ns[i]) : '>' + fmtBound(l.bounds_ns[i - 1]),
       value: c, color: C.accent,
     }));
-    drawBars('chart-latency', bars, 'Check latency histogram, checks per bucket');
+    drawBars(chart, bars, name + ' check latency histogram, checks per bucket');
+  }
+
+  function renderLatencies(s) {
+    renderLatency(s.sbe_check_latency, 'lat-sbe-', 'chart-latency-sbe', 'SBE');
+    renderLatency(s.check_latency, 'lat-', 'chart-latency', 'HTTP');
   }
 
   function pushFeed(t, mps, pps) {
@@ -634,7 +641,7 @@
     const t = Date.parse(s.generated) || Date.now();
     setText('generated', 'updated ' + fmtClock(new Date(t)));
     renderAccounts(s.accounts);
-    renderLatency(s.check_latency);
+    renderLatencies(s);
     renderFeed(s.feed, t);
     renderEpochs(s.epochs);
     renderAccel(s.accelerator);
@@ -644,7 +651,7 @@
     if (!last) return;
     const a = last.accounts;
     renderAccounts(a);
-    renderLatency(last.check_latency);
+    renderLatencies(last);
     if (last.feed) drawFeed();
     renderEpochs(last.epochs);
   }
