@@ -224,3 +224,77 @@ func BenchmarkTryReadFramePolledCheck(b *testing.B) {
 	c.Close()
 	<-done
 }
+
+// BenchmarkRingWriteReadWake is BenchmarkRingWriteRead with both sleeping
+// flags set before each record, as if the other side slept: the cost of a
+// publish and a release that each wake (one FUTEX_WAKE system call apiece,
+// here with nobody on the futex).
+func BenchmarkRingWriteReadWake(b *testing.B) {
+	prod, cons, _, _ := testRingPair(b, RingBytesDefault, sbe.MessageFrameBytesMax)
+	v := verdictFor(&sbe.OrderCheck{ReqID: 1})
+	p := v.AppendFrame(nil)
+	buf := make([]byte, sbe.MessageFrameBytesMax)
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	for b.Loop() {
+		prod.dataSleep.Store(1)
+		prod.roomSleep.Store(1)
+		if ok, err := prod.tryWrite(p); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		rec, err := cons.peek()
+		if err != nil || rec == nil {
+			b.Fatal(err)
+		}
+		copy(buf, rec)
+		cons.release()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+}
+
+// BenchmarkPolledCheckAfterIdle is BenchmarkTryReadFramePolledCheck with
+// an idle gap (spun on the clock) before each check, as an open-loop
+// client at 1/gap checks/s leaves: past the server's spins and yields the
+// check finds its reader asleep in the futex and wakes it. wakes/op is
+// the share of checks that did.
+func BenchmarkPolledCheckAfterIdle(b *testing.B) {
+	for _, gap := range []time.Duration{0, 20 * time.Microsecond, 100 * time.Microsecond, time.Millisecond} {
+		b.Run("gap="+gap.String(), func(b *testing.B) {
+			e, c := pair(b, Config{})
+			done := make(chan error, 1)
+			go func() { done <- echo(e) }()
+			buf := make([]byte, sbe.MessageFrameBytesMax)
+			oc := orderFor(1)
+			frame := oc.AppendFrame(nil)
+			rec := latency.NewRecorder()
+			seq0 := e.rx.dataSeq.Load()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				for t := time.Now(); time.Since(t) < gap; {
+				}
+				t0 := time.Now()
+				if ok, err := c.TryWriteFrame(frame); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+				for {
+					_, _, ok, err := c.TryReadFrame(buf)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if ok {
+						break
+					}
+				}
+				rec.Record(time.Since(t0).Nanoseconds())
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(e.rx.dataSeq.Load()-seq0)/float64(b.N), "wakes/op")
+			b.ReportMetric(float64(rec.Percentile(50)), "p50-ns")
+			b.ReportMetric(float64(rec.Percentile(99)), "p99-ns")
+			b.ReportMetric(float64(rec.Percentile(99.9)), "p99.9-ns")
+			c.Close()
+			<-done
+		})
+	}
+}

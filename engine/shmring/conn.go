@@ -49,6 +49,7 @@ func Dial(path string) (*Conn, error) {
 	}
 	c := &Conn{}
 	c.m = m
+	c.sleepLimit = sleepDuration
 	c.selfClosed, c.peerClosed = stateClientClosed, stateServerClosed
 	if err := c.attach(); err != nil {
 		m.Unmap()
@@ -79,9 +80,12 @@ func (c *Conn) attach() error {
 	at := func(off int) uint32 { return h[(off-offVersion)/4] }
 	ringBytes, frameMax := int(at(offRingBytes)), int(at(offFrameBytesMax))
 	switch {
-	case at(offVersion) != version, at(offHeaderBytes) != headerBytes, at(offRingCtlBytes) != ringCtlBytes:
-		return fmt.Errorf("%w: version %d, header %d bytes, ring control %d bytes", ErrLayout,
-			at(offVersion), at(offHeaderBytes), at(offRingCtlBytes))
+	case at(offVersion) != version:
+		return fmt.Errorf("%w: %w: the file is version %d, this build speaks version %d", ErrLayout, ErrVersion,
+			at(offVersion), version)
+	case at(offHeaderBytes) != headerBytes, at(offRingCtlBytes) != ringCtlBytes:
+		return fmt.Errorf("%w: header %d bytes, ring control %d bytes", ErrLayout,
+			at(offHeaderBytes), at(offRingCtlBytes))
 	case ringBytes < RingBytesMin || ringBytes > RingBytesMax || bits.OnesCount(uint(ringBytes)) != 1:
 		return fmt.Errorf("%w: ring of %d bytes", ErrLayout, ringBytes)
 	case frameMax < sbe.FrameBytesMin || frameMax > FrameBytesCap:

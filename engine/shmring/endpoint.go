@@ -51,7 +51,10 @@ func Listen(path string, cfg Config) (*Endpoint, error) {
 	}
 	m, err := shm.Create(path, fileBytes(cfg.RingBytes))
 	if errors.Is(err, fs.ErrExist) {
-		if serverAlive(path) {
+		if alive, v := serverAlive(path); alive {
+			if v != version {
+				return nil, fmt.Errorf("%w: %s (by a server of file version %d; this build speaks %d)", ErrInUse, path, v, version)
+			}
 			return nil, fmt.Errorf("%w: %s", ErrInUse, path)
 		}
 		if err := os.Remove(path); err != nil {
@@ -64,6 +67,7 @@ func Listen(path string, cfg Config) (*Endpoint, error) {
 	}
 	e := &Endpoint{path: path}
 	e.m = m
+	e.sleepLimit = sleepDuration
 	e.frameBytesMax = cfg.FrameBytesMax
 	e.selfClosed, e.peerClosed = stateServerClosed, stateClientClosed
 	if err := e.init(cfg); err != nil {
@@ -102,21 +106,24 @@ func (e *Endpoint) init(cfg Config) error {
 	return nil
 }
 
-// serverAlive reports whether path is a session file whose server lives.
-func serverAlive(path string) bool {
+// serverAlive reports whether path is a session file whose server lives,
+// and the file's layout version. The magic, version, server pid and state
+// words sit where they do in every version.
+func serverAlive(path string) (bool, uint32) {
 	m, err := shm.Open(path, headerBytes)
 	if err != nil {
-		return false
+		return false, 0
 	}
 	defer m.Unmap()
 	b := m.Bytes()
 	mg, err1 := shm.Uint64(b, offMagic)
-	pid, err2 := shm.Uint32(b, offServerPid)
-	st, err3 := shm.Uint32(b, offState)
-	if err1 != nil || err2 != nil || err3 != nil || mg.Load() != magic {
-		return false
+	ver, err2 := shm.Uint32(b, offVersion)
+	pid, err3 := shm.Uint32(b, offServerPid)
+	st, err4 := shm.Uint32(b, offState)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || mg.Load() != magic {
+		return false, 0
 	}
-	return st.Load()&stateServerClosed == 0 && shm.Alive(int(pid.Load()))
+	return st.Load()&stateServerClosed == 0 && shm.Alive(int(pid.Load())), ver.Load()
 }
 
 // Path is the session file's path.
@@ -151,9 +158,9 @@ func (e *Endpoint) Accept(ctx context.Context) error {
 			return err
 		}
 		if attempt < yieldAttempts {
-			time.Sleep(sleepDuration)
+			time.Sleep(acceptPoll)
 		} else {
-			time.Sleep(100 * sleepDuration)
+			time.Sleep(acceptPollSlow)
 		}
 	}
 }

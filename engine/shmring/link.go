@@ -3,6 +3,7 @@ package shmring
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -13,11 +14,19 @@ import (
 
 // File layout constants; see the package comment.
 const (
-	magic          = 0x314D485354534C42 // "BLSTSHM1" little-endian
-	version        = 1
-	headerBytes    = 256
-	ringCtlBytes   = 256
-	cursorPadBytes = 128
+	magic        = 0x314D485354534C42 // "BLSTSHM1" little-endian
+	version      = 2
+	headerBytes  = 256
+	ringCtlBytes = 256
+
+	// A ring's control block: the producer's 128 bytes, then the
+	// consumer's.
+	ctlTail      = 0   // u64, written by the producer
+	ctlDataSeq   = 8   // u32, bumped by the producer to wake the consumer
+	ctlDataSleep = 12  // u32, set by the consumer before it sleeps
+	ctlHead      = 128 // u64, written by the consumer
+	ctlRoomSeq   = 136 // u32, bumped by the consumer to wake the producer
+	ctlRoomSleep = 140 // u32, set by the producer before it sleeps
 
 	offMagic         = 0
 	offVersion       = 8
@@ -45,8 +54,21 @@ const (
 	// yieldAttempts is the number of runtime.Gosched re-checks after the
 	// spins.
 	yieldAttempts = 1 << 10
-	// sleepDuration is one sleep of a side that has spun and yielded.
-	sleepDuration = 50 * time.Microsecond
+	// sleepDuration bounds one futex sleep of a side that has spun and
+	// yielded; a peer's record, room or Close ends it at once. It is how
+	// often a sleeper probes whether the peer process lives, so also how
+	// late it notices a peer that died without closing.
+	sleepDuration = 10 * time.Millisecond
+	// sleepFallbackDuration is the sleep instead when the futex call
+	// fails (it cannot on a mapped word; kept so such a failure slows
+	// the wait to polling rather than turning it into a busy loop).
+	sleepFallbackDuration = 50 * time.Microsecond
+	// wakeAll is FutexWake's count for "every sleeper on the word".
+	wakeAll = math.MaxInt32
+	// acceptPoll and acceptPollSlow are Accept's poll periods, the
+	// second after yieldAttempts polls.
+	acceptPoll     = 50 * time.Microsecond
+	acceptPollSlow = 5 * time.Millisecond
 	// closeDrainPoll is how often Close looks whether this side's blocked
 	// calls have returned.
 	closeDrainPoll = 10 * time.Microsecond
@@ -74,6 +96,10 @@ var (
 	ErrInUse = errors.New("shmring: file in use")
 	// ErrLayout reports a file whose header is not a valid shmring header.
 	ErrLayout = errors.New("shmring: not a shmring file")
+	// ErrVersion reports a session file of another layout version (a
+	// server or client of an older or newer build); it comes wrapped
+	// together with ErrLayout.
+	ErrVersion = errors.New("shmring: session file version mismatch")
 )
 
 // fileBytes is the size of a file with rings of ringBytes each.
@@ -97,7 +123,8 @@ type link struct {
 	selfClosed    uint32 // this side's close bit
 	peerClosed    uint32 // the peer's close bit
 	peerPid       int
-	tryEmpty      uint64 // reads that found the ring empty (reader-owned)
+	tryEmpty      uint64        // reads that found the ring empty (reader-owned)
+	sleepLimit    time.Duration // one futex sleep's bound: sleepDuration but in tests
 
 	_      [64]byte
 	closed atomic.Bool
@@ -140,9 +167,10 @@ func (l *link) check(deep bool) error {
 	return nil
 }
 
-// pause waits once before attempt number attempt of a blocked call and
+// pause waits once before attempt number attempt of a blocked call (a read
+// of the empty rx ring if read, else a write to the full tx ring) and
 // returns non-nil when the call must stop.
-func (l *link) pause(attempt int) error {
+func (l *link) pause(attempt int, read bool) error {
 	switch {
 	case attempt < spinAttempts:
 		if attempt&(checkEvery-1) == checkEvery-1 {
@@ -153,9 +181,57 @@ func (l *link) pause(attempt int) error {
 		runtime.Gosched()
 		return l.check(false)
 	default:
-		time.Sleep(sleepDuration)
-		return l.check(true)
+		return l.sleep(read)
 	}
+}
+
+// sleep blocks a read (read) or write in the futex of the ring it waits
+// on until the peer publishes a record (read) or frees room (write),
+// either side closes, or sleepLimit passes. It returns non-nil when the
+// call must stop, nil when the caller should look at the ring again.
+//
+// A wake-up cannot be lost between the caller's last look at the ring and
+// the futex wait. The sleeper loads the sequence s, stores its sleep flag
+// and then loads the peer's cursor (and the close flags); the peer stores
+// its cursor and then loads the flag (ring.wake). All four are
+// sequentially consistent (sync/atomic; XCHG stores on amd64, STLR/LDAR on
+// arm64), so in their single total order one of the two stores comes
+// first and the other side's load sees it: either the sleeper sees the
+// new cursor and does not sleep, or the peer sees the flag, and then its
+// bump of the sequence follows the sleeper's load of s, so FUTEX_WAIT,
+// which compares the word with s and queues the caller atomically in the
+// kernel, either returns at once or is on the queue FUTEX_WAKE empties.
+// Close (link.close) stores its flags before it bumps the sequences, so
+// the same argument holds for a close on either side.
+func (l *link) sleep(read bool) error {
+	seq, flag := l.tx.roomSeq, l.tx.roomSleep
+	if read {
+		seq, flag = l.rx.dataSeq, l.rx.dataSleep
+	}
+	s := seq.Load()
+	flag.Store(1)
+	var ready bool
+	if read {
+		ready = !l.rx.empty()
+	} else {
+		ready = l.tx.headMoved()
+	}
+	if ready {
+		flag.Store(0)
+		return nil
+	}
+	if err := l.check(false); err != nil {
+		flag.Store(0)
+		return err
+	}
+	if err := shm.FutexWait(seq, s, l.sleepLimit); err != nil {
+		time.Sleep(sleepFallbackDuration)
+	}
+	flag.Store(0)
+	// An unchanged sequence means a timeout (or a signal): the time to
+	// probe whether the peer still lives. A wake-up goes straight back to
+	// the ring.
+	return l.check(seq.Load() == s)
 }
 
 // writable checks a frame about to be written and the session's state.
@@ -203,7 +279,7 @@ func (l *link) writeFrame(frame []byte) error {
 		if ok || err != nil {
 			return err
 		}
-		if err := l.pause(attempt); err != nil {
+		if err := l.pause(attempt, false); err != nil {
 			return err
 		}
 	}
@@ -225,7 +301,7 @@ func (l *link) readFrame(buf []byte) (sbe.Frame, int, error) {
 		if rec != nil {
 			return l.parse(rec, buf)
 		}
-		if err := l.pause(attempt); err != nil {
+		if err := l.pause(attempt, true); err != nil {
 			if errors.Is(err, ErrClosed) {
 				return sbe.Frame{}, 0, err
 			}
@@ -301,13 +377,18 @@ func (l *link) parse(rec, buf []byte) (sbe.Frame, int, error) {
 	return f, n, nil
 }
 
-// close marks this side closed in the file, waits for this side's blocked
-// calls to return and unmaps the file.
+// close marks this side closed in the file, wakes every sleeper of both
+// sides, waits for this side's blocked calls to return and unmaps the
+// file.
 func (l *link) close() error {
 	if !l.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	l.state.Or(l.selfClosed)
+	for _, r := range [...]*ring{l.tx, l.rx} {
+		wakeAlways(r.dataSeq)
+		wakeAlways(r.roomSeq)
+	}
 	for l.rbusy.Load() != 0 || l.wbusy.Load() != 0 {
 		time.Sleep(closeDrainPoll)
 	}

@@ -377,11 +377,14 @@ func TestHelperPeer(t *testing.T) {
 		fmt.Println("wrote")
 		time.Sleep(time.Minute)
 		os.Exit(1)
-	case "echo": // echo server for the cross-process benchmark
+	case "echo", "echo-sleepy": // echo server (the sleepy one's futex sleeps last a minute)
 		e, err := Listen(path, Config{})
 		if err != nil {
 			fmt.Println("ERROR", err)
 			os.Exit(1)
+		}
+		if role == "echo-sleepy" {
+			e.sleepLimit = time.Minute
 		}
 		fmt.Println("listening")
 		if err := e.Accept(context.Background()); err != nil {

@@ -63,6 +63,13 @@ type ring struct {
 	tail          *atomic.Uint64
 	head          *atomic.Uint64
 
+	// Wake words (package comment, Waiting): the consumer sleeps on
+	// dataSeq after setting dataSleep, the producer on roomSeq after
+	// setting roomSleep; the other side bumps the sequence and wakes the
+	// sleeper when it sees the flag.
+	dataSeq, dataSleep *atomic.Uint32
+	roomSeq, roomSleep *atomic.Uint32
+
 	// producer private
 	ptail     uint64 // next write position (== published tail)
 	headCache uint64 // last head seen
@@ -74,9 +81,10 @@ type ring struct {
 	poisoned  bool
 }
 
-// newRing builds a ring over ctl (the two cursor words at offsets 0 and
-// cursorPadBytes) and data. It starts from the cursors' current values,
-// which must be equal (an empty ring) and aligned.
+// newRing builds a ring over ctl (the control block: cursors and wake
+// words at the ctl* offsets) and data. It starts from the cursors' current
+// values, which must be equal (an empty ring) and aligned; the wake words
+// may hold anything.
 func newRing(ctl, data []byte, frameBytesMax int) (*ring, error) {
 	n := len(data)
 	if n < RingBytesMin || n > RingBytesMax || bits.OnesCount(uint(n)) != 1 {
@@ -85,15 +93,22 @@ func newRing(ctl, data []byte, frameBytesMax int) (*ring, error) {
 	if frameBytesMax < 1 || frameBytesMax > FrameBytesCap || 2*recordBytes(frameBytesMax) > uint64(n) {
 		return nil, fmt.Errorf("shmring: frame maximum %d bytes does not fit twice in a %d-byte ring", frameBytesMax, n)
 	}
-	tail, err := shm.Uint64(ctl, 0)
+	tail, err := shm.Uint64(ctl, ctlTail)
 	if err != nil {
 		return nil, err
 	}
-	head, err := shm.Uint64(ctl, cursorPadBytes)
+	head, err := shm.Uint64(ctl, ctlHead)
 	if err != nil {
 		return nil, err
 	}
 	r := &ring{data: data, mask: uint64(n - 1), size: uint64(n), frameBytesMax: frameBytesMax, tail: tail, head: head}
+	var words [4]*atomic.Uint32
+	for i, off := range [...]int{ctlDataSeq, ctlDataSleep, ctlRoomSeq, ctlRoomSleep} {
+		if words[i], err = shm.Uint32(ctl, off); err != nil {
+			return nil, err
+		}
+	}
+	r.dataSeq, r.dataSleep, r.roomSeq, r.roomSleep = words[0], words[1], words[2], words[3]
 	t, h := tail.Load(), head.Load()
 	if t != h || t%recordAlignBytes != 0 {
 		return nil, fmt.Errorf("%w: new ring with head %d and tail %d", ErrCorrupt, h, t)
@@ -135,6 +150,7 @@ func (r *ring) tryWrite(p []byte) (bool, error) {
 	copy(r.data[off+recordHeaderBytes:], p)
 	r.ptail += rec
 	r.tail.Store(r.ptail)
+	wake(r.dataSeq, r.dataSleep)
 	return true, nil
 }
 
@@ -191,6 +207,7 @@ func (r *ring) release() {
 	r.chead += r.pending
 	r.pending = 0
 	r.head.Store(r.chead)
+	wake(r.roomSeq, r.roomSleep)
 }
 
 func (r *ring) poison(format string, args ...any) error {
@@ -200,3 +217,30 @@ func (r *ring) poison(format string, args ...any) error {
 
 // empty reports whether the consumer has nothing to read (one atomic load).
 func (r *ring) empty() bool { return r.chead == r.tail.Load() }
+
+// headMoved reports whether the consumer released room since the
+// producer's last look (one atomic load): a full ring may have room now.
+func (r *ring) headMoved() bool { return r.head.Load() != r.headCache }
+
+// wake releases the side asleep on seq if sleep says one is (or is about
+// to be). Its caller has just published a cursor with a sequentially
+// consistent store, so with no sleeper the whole cost is the load of
+// sleep, a word on the cache line of that cursor (no system call). With
+// one, the flag is cleared (so a burst of records makes one system call,
+// not one each), the sequence is bumped and the futex woken; see
+// link.sleep for why no wake-up is lost. A failing FutexWake (impossible
+// on a mapped, aligned word) would only leave the sleeper to its timeout.
+func wake(seq, sleep *atomic.Uint32) {
+	if sleep.Load() == 0 || sleep.Swap(0) == 0 {
+		return
+	}
+	seq.Add(1)
+	shm.FutexWake(seq, wakeAll)
+}
+
+// wakeAlways bumps seq and wakes every sleeper on it, flag or not: for
+// Close, which must release this side's and the peer's sleepers.
+func wakeAlways(seq *atomic.Uint32) {
+	seq.Add(1)
+	shm.FutexWake(seq, wakeAll)
+}

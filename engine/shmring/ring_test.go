@@ -312,7 +312,7 @@ func TestRingRejectsCorruptState(t *testing.T) {
 		for range 5 {
 			prod.tryWrite(make([]byte, 196))
 		}
-		binary.LittleEndian.PutUint64(ctl[cursorPadBytes:], 4096)
+		binary.LittleEndian.PutUint64(ctl[ctlHead:], 4096)
 		if _, err := prod.tryWrite(make([]byte, 196)); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("write: %v, want ErrCorrupt", err)
 		}

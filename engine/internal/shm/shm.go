@@ -1,8 +1,10 @@
 // Package shm is the engine's boundary to memory shared with another
 // process: it creates, opens and maps files MAP_SHARED, hands out atomic
 // views of aligned 32- and 64-bit words at byte offsets of any 8-aligned
-// byte slice (mapped or not), and checks whether a process id is alive.
-// Nothing above it uses unsafe, mmap or raw system calls.
+// byte slice (mapped or not), blocks and wakes threads on such 32-bit
+// words across processes (futex(2), FutexWait and FutexWake) and checks
+// whether a process id is alive. Nothing above it uses unsafe, mmap or
+// raw system calls.
 //
 // The atomics are sync/atomic, sequentially consistent, which on amd64 and
 // arm64 is at least as strong as the acquire/release ordering a
