@@ -150,6 +150,23 @@ func Dial(ctx context.Context, addr, token string, opts Options) (*Conn, error) 
 	if err != nil {
 		return nil, err
 	}
+	nc, err := dialTCP(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	tr := &tcpTransport{nc: nc, br: bufio.NewReaderSize(nc, opts.FrameBytesMax),
+		bw: bufio.NewWriterSize(nc, tcpWriteBufferBytes), frameBytesMax: opts.FrameBytesMax}
+	c, err := login(ctx, tr, token, opts)
+	if err != nil {
+		return nil, err
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// dialTCP connects to addr with TCP_NODELAY; ctx's deadline, if any, is
+// the connection's until the caller clears it after the login.
+func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -161,14 +178,7 @@ func Dial(ctx context.Context, addr, token string, opts Options) (*Conn, error) 
 	if dl, ok := ctx.Deadline(); ok {
 		_ = nc.SetDeadline(dl)
 	}
-	tr := &tcpTransport{nc: nc, br: bufio.NewReaderSize(nc, opts.FrameBytesMax),
-		bw: bufio.NewWriterSize(nc, tcpWriteBufferBytes), frameBytesMax: opts.FrameBytesMax}
-	c, err := login(ctx, tr, token, opts)
-	if err != nil {
-		return nil, err
-	}
-	_ = nc.SetDeadline(time.Time{})
-	return c, nil
+	return nc, nil
 }
 
 // prepare validates token and fills opts' defaults.

@@ -86,21 +86,14 @@ func DialDirect(ctx context.Context, addr, token string) (*Direct, error) {
 	if _, err := prepare(token, Options{}); err != nil {
 		return nil, err
 	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, err := dialTCP(ctx, addr)
 	if err != nil {
 		return nil, err
-	}
-	if tc, ok := nc.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
 	}
 	pc, err := busypoll.NewConn(nc, nil)
 	if err != nil {
 		_ = nc.Close()
 		return nil, err
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = nc.SetDeadline(dl)
 	}
 	br := bufio.NewReaderSize(nc, sbe.MessageFrameBytesMax)
 	tr := &tcpTransport{nc: nc, br: br, bw: bufio.NewWriterSize(nc, sbe.MessageFrameBytesMax),
