@@ -100,6 +100,29 @@ var testTokens = map[string]string{"adm": "admin", "ops": "ops", "tokA": "firm:A
 
 func startServer(t testing.TB, cfg Config, svc Service) (*Server, string) {
 	t.Helper()
+	return startServerOn(t, cfg, svc, nil)
+}
+
+// smallSendBuffers wraps a listener so that every accepted connection's
+// send buffer is bytes (the kernel doubles it): a server writing to a peer
+// that does not read blocks at once.
+type smallSendBuffers struct {
+	net.Listener
+	bytes int
+}
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if tc, ok := nc.(*net.TCPConn); ok && err == nil {
+		_ = tc.SetWriteBuffer(l.bytes)
+	}
+	return nc, err
+}
+
+// startServerOn is startServer with the listener wrapped by wrap (nil:
+// as it is).
+func startServerOn(t testing.TB, cfg Config, svc Service, wrap func(net.Listener) net.Listener) (*Server, string) {
+	t.Helper()
 	if cfg.Tokens == nil {
 		cfg.Tokens = testTokens
 	}
@@ -110,6 +133,9 @@ func startServer(t testing.TB, cfg Config, svc Service) (*Server, string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -479,10 +479,19 @@ func TestFillTimeout(t *testing.T) {
 
 // TestWriteTimeout: a peer that pipelines requests but never reads the
 // responses is disconnected after WriteTimeout; other sessions carry on.
+// TestWriteTimeout: a client that sends requests but never reads the
+// answers is disconnected after WriteTimeout, and others are served. The
+// server's send buffer is small and the client's receive buffer bounded,
+// so the server's writes block within a few hundred verdicts. (With a
+// 4 KB receive buffer and the server's send buffer free to grow, loopback
+// TCP sometimes stalled the client's own sends first, dropping the ACKs
+// that arrive while its receive queue is full, and the server, never
+// blocked, never timed out: 2 to 3 runs in 20 failed.)
 func TestWriteTimeout(t *testing.T) {
-	srv, addr := startServer(t, Config{PendingMax: 16, WriteTimeout: 50 * time.Millisecond}, newFake())
+	srv, addr := startServerOn(t, Config{PendingMax: 16, WriteTimeout: 50 * time.Millisecond}, newFake(),
+		func(ln net.Listener) net.Listener { return smallSendBuffers{ln, 8 << 10} })
 	r := dialRaw(t, addr)
-	if err := r.nc.(*net.TCPConn).SetReadBuffer(4096); err != nil {
+	if err := r.nc.(*net.TCPConn).SetReadBuffer(64 << 10); err != nil {
 		t.Fatal(err)
 	}
 	r.login("adm")
