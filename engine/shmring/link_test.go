@@ -509,21 +509,30 @@ func TestCrossProcess100k(t *testing.T) {
 	}
 }
 
-func TestPeerDeath(t *testing.T) {
+// serveHangingPeer listens on a fresh session file and accepts a child
+// process that attaches and then does nothing ("hang"); the endpoint is
+// closed and the child killed at the end of the test.
+func serveHangingPeer(t *testing.T) (*Endpoint, *exec.Cmd) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "s")
 	e, err := Listen(path, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
 	cmd, out := startPeer(t, "hang", path)
-	defer cmd.Process.Kill()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	if !out.Scan() || out.Text() != "attached" {
 		t.Fatalf("peer: %q", out.Text())
 	}
-	if err := e.Accept(context.Background()); err != nil {
+	if err := e.Accept(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	return e, cmd
+}
+
+func TestPeerDeath(t *testing.T) {
+	e, cmd := serveHangingPeer(t)
 	if e.PeerPID() != cmd.Process.Pid {
 		t.Fatalf("peer pid %d, child %d", e.PeerPID(), cmd.Process.Pid)
 	}

@@ -256,20 +256,7 @@ func TestCrossProcessWake(t *testing.T) {
 // process is killed mid-sleep and the server's sleeping read, whose sleeps
 // end every sleepDuration to probe the peer's pid, reports ErrPeerDead.
 func TestSleepingPeerDeath(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s")
-	e, err := Listen(path, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	cmd, out := startPeer(t, "hang", path)
-	defer cmd.Process.Kill()
-	if !out.Scan() || out.Text() != "attached" {
-		t.Fatalf("peer: %q", out.Text())
-	}
-	if err := e.Accept(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	e, cmd := serveHangingPeer(t)
 	got := make(chan error, 1)
 	go func() { _, _, err := e.ReadFrame(make([]byte, sbe.MessageFrameBytesMax)); got <- err }()
 	waitAsleep(t, e.tx.dataSleep, cmd.Process.Pid) // the client's read of ring 1

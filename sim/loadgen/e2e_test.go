@@ -26,6 +26,24 @@ func checkClean(t *testing.T, res Result) {
 	}
 }
 
+// checkBooked fails unless a repeat of execId is refused as a duplicate
+// (so the fill that carried it was booked).
+func checkBooked(t *testing.T, s *loadgentest.Servers, execID uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, s.TCPAddr, loadgentest.Token, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Fill(ctx, sbe.Fill{Account: 1001, Instrument: 1, Side: sbe.SideBuy, Qty: 1, Price: 1, ExecID: execID})
+	var se *client.ServerError
+	if !errors.As(err, &se) || se.Code != sbe.ErrorCodeDuplicateFill {
+		t.Fatalf("repeat of execId %d: %v", execID, err)
+	}
+}
+
 // checkResponsive fails unless the servers still answer at once.
 func checkResponsive(t *testing.T, s *loadgentest.Servers) {
 	t.Helper()
@@ -117,18 +135,7 @@ func TestFills(t *testing.T) {
 			if res.ExecIDBase != base || res.AchievedRate <= 0 {
 				t.Fatalf("base %d rate %g", res.ExecIDBase, res.AchievedRate)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			c, err := client.Dial(ctx, s.TCPAddr, loadgentest.Token, client.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			err = c.Fill(ctx, sbe.Fill{Account: 1001, Instrument: 1, Side: sbe.SideBuy, Qty: 1, Price: 1, ExecID: base})
-			var se *client.ServerError
-			if !errors.As(err, &se) || se.Code != sbe.ErrorCodeDuplicateFill {
-				t.Fatalf("repeat of execId %d: %v", base, err)
-			}
+			checkBooked(t, s, base)
 		})
 	}
 }
@@ -157,18 +164,7 @@ func TestOpenFills(t *testing.T) {
 			if res.Sent < 500 || res.Sent > 800 {
 				t.Fatalf("%d fills sent in 350 ms at 2000/s", res.Sent)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			c, err := client.Dial(ctx, s.TCPAddr, loadgentest.Token, client.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			err = c.Fill(ctx, sbe.Fill{Account: 1001, Instrument: 1, Side: sbe.SideBuy, Qty: 1, Price: 1, ExecID: base})
-			var se *client.ServerError
-			if !errors.As(err, &se) || se.Code != sbe.ErrorCodeDuplicateFill {
-				t.Fatalf("repeat of execId %d: %v", base, err)
-			}
+			checkBooked(t, s, base)
 		})
 	}
 }

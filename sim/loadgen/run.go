@@ -492,23 +492,11 @@ func Run(ctx context.Context, t Target, opts Options) (Result, error) {
 	if err := opts.fill(false, false); err != nil {
 		return Result{}, err
 	}
-	sched, err := NewSchedule(opts.Rate, opts.Poisson, opts.Seed)
-	if err != nil {
-		return Result{}, err
-	}
 	gen, err := NewGenerator(opts.Mix, opts.Seed)
 	if err != nil {
 		return Result{}, err
 	}
-	r, err := start(ctx, t, opts, "open", KindCheck, true)
-	if err != nil {
-		return Result{}, err
-	}
-	p := r.sleepingPacer()
-	if r.polled {
-		p = r.polledPacer()
-	}
-	return r.openLoop(sched, func(req *Request) { gen.Next(&req.Order) }, p)
+	return runOpen(ctx, t, opts, "open", KindCheck, func(req *Request) { gen.Next(&req.Order) })
 }
 
 // RunOpenFills is an open-loop run of Fills at opts.Rate over opts.Conns
@@ -521,12 +509,21 @@ func RunOpenFills(ctx context.Context, t Target, opts Options) (Result, error) {
 	if err := opts.fill(false, false); err != nil {
 		return Result{}, err
 	}
+	fills := newFillSource(&opts)
+	res, err := runOpen(ctx, t, opts, "open-fills", KindFill, fills.next)
+	res.ExecIDBase = opts.ExecIDBase
+	return res, err
+}
+
+// runOpen is the open-loop machinery of Run and RunOpenFills (opts
+// filled): the schedule, the sessions, a polled sender when every session
+// is a Poller, and the requests next makes.
+func runOpen(ctx context.Context, t Target, opts Options, mode string, kind Kind, next func(*Request)) (Result, error) {
 	sched, err := NewSchedule(opts.Rate, opts.Poisson, opts.Seed)
 	if err != nil {
 		return Result{}, err
 	}
-	fills := newFillSource(&opts)
-	r, err := start(ctx, t, opts, "open-fills", KindFill, true)
+	r, err := start(ctx, t, opts, mode, kind, true)
 	if err != nil {
 		return Result{}, err
 	}
@@ -534,9 +531,7 @@ func RunOpenFills(ctx context.Context, t Target, opts Options) (Result, error) {
 	if r.polled {
 		p = r.polledPacer()
 	}
-	res, err := r.openLoop(sched, fills.next, p)
-	res.ExecIDBase = opts.ExecIDBase
-	return res, err
+	return r.openLoop(sched, next, p)
 }
 
 // fillSource hands out the Fills of RunFills and RunOpenFills: fill n

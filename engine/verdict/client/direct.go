@@ -107,12 +107,12 @@ func DialDirect(ctx context.Context, addr, token string) (*Direct, error) {
 	l := &tcpLink{pc: pc, in: make([]byte, directInBytes), out: make([]byte, 0, sbe.MessageFrameBytesMax)}
 	// Whatever the handshake's reader took beyond the LoginAck (a notice
 	// pushed at once) is the start of the stream.
-	l.w = copy(l.in, mustPeek(br))
+	l.w = copy(l.in, bufferedBytes(br))
 	return &Direct{link: l, sessionID: sessionID, wbuf: make([]byte, 0, sbe.MessageFrameBytesMax), rbuf: rbuf}, nil
 }
 
-// mustPeek returns the bytes br holds without reading more.
-func mustPeek(br *bufio.Reader) []byte {
+// bufferedBytes returns the bytes br holds without reading more.
+func bufferedBytes(br *bufio.Reader) []byte {
 	b, _ := br.Peek(br.Buffered())
 	return b
 }
