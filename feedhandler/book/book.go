@@ -11,12 +11,16 @@
 //     locate, side, price and remaining shares. Consecutive references map
 //     to consecutive slots, so the recent orders most messages touch share
 //     cache lines.
-//   - Per book and side, an array of aggregated price levels (price, total
-//     shares, order count) sorted so that the best level is at the end, with
-//     the prices in a separate array. Flow clusters at the touch, so finding
-//     a level is a branch-free count over the top 16 prices (one cache line;
-//     deeper levels fall back to binary search), and adding or removing one
-//     is a short memmove.
+//   - Per book and side, a pool of aggregated price levels (price, total
+//     shares, order count) at stable handles, and the levels' prices sorted
+//     so that the best is at the end, with the handles in a parallel array.
+//     Each live order keeps its level's handle in its index slot, so an
+//     execution, cancel or delete reaches its level without a search; only
+//     a new price or an emptied level touches the sorted arrays. Flow
+//     clusters at the touch, so finding a price is a branch-free count over
+//     the top 16 prices (one cache line; deeper levels fall back to binary
+//     search), and adding or removing one is a short memmove of prices and
+//     2-byte handles.
 //   - A table of books indexed directly by locate.
 //
 // Message semantics (ITCH prices in Price(4) units throughout):
@@ -78,7 +82,7 @@ const (
 	// LevelsMaxLimit bounds Config.LevelsMax.
 	LevelsMaxLimit = 1 << 16
 	// LevelSlotsLimit bounds BooksMax*2*(LevelsMax+16), the preallocated
-	// price-level slots (20 bytes each), so offsets fit in 32 bits.
+	// price-level slots (24 bytes each), so offsets fit in 32 bits.
 	LevelSlotsLimit = 1 << 28
 )
 
@@ -96,7 +100,7 @@ var errLevelMissing = errors.New("book: price level of a live order is missing")
 
 // Config bounds a Books. Memory is preallocated by New (see MemoryBytes):
 // the order index takes 24 bytes per slot with max(64, 2*OrdersMax) slots
-// rounded up to a power of two, price levels take 40*(LevelsMax+16) bytes
+// rounded up to a power of two, price levels take 48*(LevelsMax+16) bytes
 // per book for BooksMax books, and the locate table 4 MiB.
 type Config struct {
 	// OrdersMax is the number of live orders across all books.
@@ -133,7 +137,7 @@ func (c Config) Validate() error {
 
 // MemoryBytes returns the memory New preallocates for c.
 func (c Config) MemoryBytes() int {
-	return indexSlots(c.OrdersMax)*24 + c.BooksMax*2*(c.LevelsMax+levelWindow)*(4+16) + BooksMaxLimit*bookBytes
+	return indexSlots(c.OrdersMax)*24 + c.BooksMax*2*(c.LevelsMax+levelWindow)*levelSlotBytes + BooksMaxLimit*bookBytes
 }
 
 // Top is the top of one book. Prices are ITCH Price(4) units; 0 means none.
@@ -186,13 +190,18 @@ type Stats struct {
 	Broken uint64
 }
 
-// level is the aggregate of one price level; its key (the side-transformed
-// price, see slot.key) lives in a parallel array so that searches touch
-// only keys.
+// level is the aggregate of one price level, at a stable handle in its
+// side's pool; key is its side-transformed price (see slot.key), also held
+// in the side's sorted key array, which searches touch alone.
 type level struct {
 	shares uint64
 	orders uint32
+	key    uint32
 }
+
+// levelSlotBytes is the memory of one preallocated level slot: a sorted key
+// (4), a sorted handle (2), a pool level (16) and a free-stack handle (2).
+const levelSlotBytes = 4 + 2 + 16 + 2
 
 // levelWindow is the number of keys below the best level that a search
 // compares without branching before it falls back to binary search. Every
@@ -201,7 +210,9 @@ type level struct {
 const levelWindow = 16
 
 // bookSide is one side of a book: keys[off : off+n] sorted ascending with
-// the best level last, and their aggregates in levels[off : off+n].
+// the best level last, and the handles of their levels in hs[off : off+n];
+// level h lives in pool[off+h], and free[off : off+LevelsMax-n] stacks the
+// unused handles.
 type bookSide struct {
 	off    uint32
 	n      uint32
@@ -231,7 +242,9 @@ type Books struct {
 	books     *[BooksMaxLimit]book
 	present   [BooksMaxLimit / 64]uint64 // bit per existing book
 	keys      []uint32                   // per side: levelWindow zeros, then levelsMax keys
-	levels    []level                    // per side: levelWindow unused, then levelsMax aggregates
+	hs        []uint16                   // per side, parallel to keys: the levels' handles
+	pool      []level                    // per side: levelWindow unused, then levelsMax levels by handle
+	free      []uint16                   // per side: levelWindow unused, then the free handles' stack
 	levelsMax uint32
 	booksMax  int
 	booksUsed int // books created, each owns a slab of levels
@@ -247,7 +260,9 @@ func New(cfg Config) (*Books, error) {
 		index:     newOrderIndex(cfg.OrdersMax),
 		books:     new([BooksMaxLimit]book),
 		keys:      make([]uint32, cfg.BooksMax*2*(cfg.LevelsMax+levelWindow)),
-		levels:    make([]level, cfg.BooksMax*2*(cfg.LevelsMax+levelWindow)),
+		hs:        make([]uint16, cfg.BooksMax*2*(cfg.LevelsMax+levelWindow)),
+		pool:      make([]level, cfg.BooksMax*2*(cfg.LevelsMax+levelWindow)),
+		free:      make([]uint16, cfg.BooksMax*2*(cfg.LevelsMax+levelWindow)),
 		levelsMax: uint32(cfg.LevelsMax),
 		booksMax:  cfg.BooksMax,
 	}, nil
@@ -286,6 +301,12 @@ func (b *Books) create(locate uint16) *book {
 	*bk = book{exists: true}
 	bk.sides[0].off = slab + levelWindow
 	bk.sides[1].off = slab + stride + levelWindow
+	for k := range bk.sides {
+		free := b.free[bk.sides[k].off : bk.sides[k].off+b.levelsMax]
+		for i := range free {
+			free[i] = uint16(len(free) - 1 - i) // handle 0 on top
+		}
+	}
 	b.present[locate/64] |= 1 << (locate % 64)
 	b.stats.Books++
 	return bk
@@ -368,7 +389,7 @@ func (b *Books) Apply(m *itch.Message) (locate uint16, changed bool) {
 			return m.StockLocate, false
 		}
 		s := &b.index.slots[i]
-		loc, price := s.locate, priceOf(s.side, s.key)
+		loc, price := s.locate, priceOf(s.side(), s.key)
 		changed = b.reduce(i, e.Shares)
 		if e.Shares > 0 {
 			changed = b.books[loc].setLast(price) || changed
@@ -403,7 +424,7 @@ func (b *Books) Apply(m *itch.Message) (locate uint16, changed bool) {
 			return m.StockLocate, false
 		}
 		s := &b.index.slots[i]
-		loc, side := s.locate, s.side
+		loc, side := s.locate, s.side()
 		// Removing and re-adding may leave the top as it was (same price
 		// and size): compare the top instead of OR-ing the two steps.
 		before := b.sig(loc)
@@ -506,7 +527,7 @@ func (b *Books) link(i uint64, dist uint32, insert bool, locate uint16, side uin
 		}
 	} else {
 		e := &b.index.slots[i] // same reference: dist stays
-		e.key, e.shares, e.locate, e.side = key, shares, locate, side
+		e.key, e.shares, e.locate, e.ds = key, shares, locate, e.ds&^3|uint32(side)
 	}
 	b.stats.Orders++
 	bk := &b.books[locate]
@@ -517,7 +538,9 @@ func (b *Books) link(i uint64, dist uint32, insert bool, locate uint16, side uin
 		b.stats.LevelsFull++
 		return false
 	}
-	return b.levelAdd(sd, key, shares)
+	h, changed := b.levelAdd(sd, key, shares)
+	b.index.slots[i].lvl = h
+	return changed
 }
 
 // topSig is the part of a book's top that its order flow can change.
@@ -532,11 +555,11 @@ func (b *Books) sig(locate uint16) topSig {
 	var t topSig
 	if sd := &bk.sides[0]; sd.n > 0 {
 		i := sd.off + sd.n - 1
-		t.bidKey, t.bidSize = b.keys[i], b.levels[i].shares
+		t.bidKey, t.bidSize = b.keys[i], b.pool[sd.off+uint32(b.hs[i])].shares
 	}
 	if sd := &bk.sides[1]; sd.n > 0 {
 		i := sd.off + sd.n - 1
-		t.askKey, t.askSize = b.keys[i], b.levels[i].shares
+		t.askKey, t.askSize = b.keys[i], b.pool[sd.off+uint32(b.hs[i])].shares
 	}
 	return t
 }
@@ -546,7 +569,7 @@ func (b *Books) sig(locate uint16) topSig {
 func (b *Books) reduce(i uint64, d uint32) bool {
 	s := &b.index.slots[i]
 	if d < s.shares {
-		changed := b.levelReduce(&b.books[s.locate].sides[s.side-1], s.key, d, false)
+		changed := b.levelReduce(&b.books[s.locate].sides[s.side()-1], s.lvl, s.key, d, false)
 		s.shares -= d
 		return changed
 	}
@@ -565,8 +588,8 @@ func (b *Books) unlink(s *slot, d uint32) bool {
 	b.stats.Orders--
 	bk := &b.books[s.locate]
 	bk.orders--
-	sd := &bk.sides[s.side-1]
-	changed := b.levelReduce(sd, s.key, d, true)
+	sd := &bk.sides[s.side()-1]
+	changed := b.levelReduce(sd, s.lvl, s.key, d, true)
 	sd.orders--
 	if sd.orders == 0 {
 		sd.trunc = false
@@ -575,72 +598,86 @@ func (b *Books) unlink(s *slot, d uint32) bool {
 	return changed
 }
 
-// levelReduce takes d shares (and the order itself when remove) off the
-// level at key of side sd, if key is aggregated. It reports whether the
-// best level changed.
-func (b *Books) levelReduce(sd *bookSide, key uint32, d uint32, remove bool) bool {
+// levelReduce takes d shares (and the order itself when remove) off level
+// h, at key, of side sd, if key is aggregated. It reports whether the best
+// level changed.
+func (b *Books) levelReduce(sd *bookSide, h uint16, key uint32, d uint32, remove bool) bool {
 	if sd.trunc && key <= sd.floor {
 		return false
 	}
 	n, off := sd.n, sd.off
-	ks := b.keys[off-levelWindow : off+n]
-	j := searchKeys(ks, int(n), key)
-	if j == 0 || ks[levelWindow+j-1] != key {
+	l := &b.pool[off+uint32(h)]
+	if l.key != key || l.orders == 0 || n == 0 {
 		panic(errLevelMissing)
 	}
-	lv := b.levels[off : off+n]
-	l := &lv[j-1]
+	best := b.keys[off+n-1] == key
 	l.shares -= uint64(d)
 	if remove {
 		l.orders--
 		if l.orders == 0 {
-			if j < int(n) {
-				copy(ks[levelWindow+j-1:], ks[levelWindow+j:])
-				copy(lv[j-1:], lv[j:])
+			// The level empties: drop its key and handle from the sorted
+			// arrays and free the handle.
+			ks := b.keys[off-levelWindow : off+n]
+			j := searchKeys(ks, int(n), key)
+			if j == 0 || ks[levelWindow+j-1] != key {
+				panic(errLevelMissing)
 			}
+			if j < int(n) {
+				hs := b.hs[off : off+n]
+				copy(ks[levelWindow+j-1:], ks[levelWindow+j:])
+				copy(hs[j-1:], hs[j:])
+			}
+			b.free[off+b.levelsMax-n] = h
 			sd.n--
 		}
 	}
-	return j == int(n) && (d != 0 || remove)
+	return best && (d != 0 || remove)
 }
 
 // levelAdd adds an order of shares at key to side sd, which is not
-// truncated at key. It reports whether the best level changed.
-func (b *Books) levelAdd(sd *bookSide, key uint32, shares uint32) bool {
+// truncated at key. It returns the handle of the order's level and whether
+// the best level changed.
+func (b *Books) levelAdd(sd *bookSide, key uint32, shares uint32) (uint16, bool) {
 	n, off, room := sd.n, sd.off, b.levelsMax
 	ks := b.keys[off-levelWindow : off+room]
-	lv := b.levels[off : off+room]
+	hs := b.hs[off : off+room]
 	j := searchKeys(ks, int(n), key)
 	if j > 0 && ks[levelWindow+j-1] == key {
-		l := &lv[j-1]
+		h := hs[j-1]
+		l := &b.pool[off+uint32(h)]
 		l.shares += uint64(shares)
 		l.orders++
-		return j == int(n)
+		return h, j == int(n)
 	}
 	if n < room {
+		h := b.free[off+room-n-1]
 		if j < int(n) {
 			copy(ks[levelWindow+j+1:levelWindow+n+1], ks[levelWindow+j:levelWindow+n])
-			copy(lv[j+1:n+1], lv[j:n])
+			copy(hs[j+1:n+1], hs[j:n])
 		}
 		ks[levelWindow+j] = key
-		lv[j] = level{shares: uint64(shares), orders: 1}
+		hs[j] = h
+		b.pool[off+uint32(h)] = level{shares: uint64(shares), orders: 1, key: key}
 		sd.n++
-		return j == int(n)
+		return h, j == int(n)
 	}
 	// Full side: the floor moves inward past either the new key or the
-	// worst level.
+	// worst level, whose handle the new level takes over (the evicted
+	// level's orders lie at or below the floor and never use it again).
 	b.stats.LevelsFull++
 	sd.trunc = true
 	if j == 0 {
 		sd.floor = key
-		return false
+		return 0, false
 	}
 	sd.floor = ks[levelWindow]
+	h := hs[0]
 	copy(ks[levelWindow:levelWindow+j-1], ks[levelWindow+1:levelWindow+j])
-	copy(lv[:j-1], lv[1:j])
+	copy(hs[:j-1], hs[1:j])
 	ks[levelWindow+j-1] = key
-	lv[j-1] = level{shares: uint64(shares), orders: 1}
-	return j == int(n)
+	hs[j-1] = h
+	b.pool[off+uint32(h)] = level{shares: uint64(shares), orders: 1, key: key}
+	return h, j == int(n)
 }
 
 // b2i is 1 for true and 0 for false; it compiles to a flag set, no branch.
@@ -697,12 +734,12 @@ func (b *Books) top(bk *book) Top {
 	}
 	if sd := &bk.sides[0]; sd.n > 0 {
 		i := sd.off + sd.n - 1
-		l := &b.levels[i]
+		l := &b.pool[sd.off+uint32(b.hs[i])]
 		t.Bid, t.BidSize, t.BidOrders, t.BidLevels = priceOf(sideBid, b.keys[i]), l.shares, l.orders, int(sd.n)
 	}
 	if sd := &bk.sides[1]; sd.n > 0 {
 		i := sd.off + sd.n - 1
-		l := &b.levels[i]
+		l := &b.pool[sd.off+uint32(b.hs[i])]
 		t.Ask, t.AskSize, t.AskOrders, t.AskLevels = priceOf(sideAsk, b.keys[i]), l.shares, l.orders, int(sd.n)
 	}
 	return t

@@ -377,7 +377,7 @@ func TestConfig(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Errorf("DefaultConfig: %v", err)
 	}
-	if got := (Config{OrdersMax: 1000, BooksMax: 10, LevelsMax: 8}).MemoryBytes(); got != 2048*24+10*2*(8+16)*20+BooksMaxLimit*bookBytes {
+	if got := (Config{OrdersMax: 1000, BooksMax: 10, LevelsMax: 8}).MemoryBytes(); got != 2048*24+10*2*(8+16)*24+BooksMaxLimit*bookBytes {
 		t.Errorf("MemoryBytes = %d", got)
 	}
 }

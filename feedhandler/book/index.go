@@ -9,17 +9,29 @@ const (
 	sideAsk
 )
 
-// slot is one entry of the order index: a live order.
+// slot is one entry of the order index: a live order, in 24 bytes.
 type slot struct {
 	ref uint64
 	// key is the order's price transformed so that a larger key is a better
 	// price on its side: the price for bids, ^price for asks.
 	key    uint32
 	shares uint32
-	dist   uint32 // probe distance from the home slot (fits the padding)
+	// ds is the probe distance from the home slot times 4 plus the side
+	// (sideBid, sideAsk; 0 only in an empty slot, whose ds is 0). A
+	// distance is below the table size (at most 2^29), so it never
+	// overflows; one compare answers both "empty?" and "richer?".
+	ds     uint32
 	locate uint16
-	side   uint8 // sideBid, sideAsk; sideNone = empty slot
+	// lvl is the handle of the order's price level on its side (see
+	// Books.pool) while the order is aggregated.
+	lvl uint16
 }
+
+// side returns the slot's side (sideNone for an empty slot).
+func (s *slot) side() uint8 { return uint8(s.ds & 3) }
+
+// dist returns the slot's probe distance.
+func (s *slot) dist() uint32 { return s.ds >> 2 }
 
 // blockBits is the number of low order-reference bits that select the slot
 // inside a block of 256: consecutive references (ITCH assigns them
@@ -89,7 +101,8 @@ func (x *orderIndex) lookup(ref uint64) (i uint64, dist uint32, found bool) {
 	i = x.home(ref)
 	for {
 		s := &slots[i]
-		if s.side == sideNone || s.dist < dist {
+		// Empty (ds 0) or richer (a smaller distance): ref is absent.
+		if s.ds < dist<<2|1 {
 			return i, dist, false
 		}
 		if s.ref == ref {
@@ -110,10 +123,10 @@ func (x *orderIndex) insertAt(i uint64, dist uint32, ref uint64, key, shares uin
 		return ErrIndexFull
 	}
 	e := &x.slots[i]
-	if e.side != sideNone {
+	if e.ds != 0 {
 		x.displace(i)
 	}
-	e.ref, e.key, e.shares, e.dist, e.locate, e.side = ref, key, shares, dist, locate, side
+	e.ref, e.key, e.shares, e.ds, e.locate, e.lvl = ref, key, shares, dist<<2|uint32(side), locate, 0
 	x.n++
 	return nil
 }
@@ -126,13 +139,13 @@ func (x *orderIndex) displace(i uint64) {
 	s := slots[i]
 	for {
 		i = (i + 1) & mask
-		s.dist++
+		s.ds += 4 // one step further from home
 		e := &slots[i]
-		if e.side == sideNone {
+		if e.ds == 0 {
 			*e = s
 			return
 		}
-		if e.dist < s.dist {
+		if e.dist() < s.dist() {
 			*e, s = s, *e
 		}
 	}
@@ -146,11 +159,11 @@ func (x *orderIndex) deleteAt(i uint64) {
 	for {
 		j := (i + 1) & mask
 		s := &slots[j]
-		if s.side == sideNone || s.dist == 0 {
+		if s.ds < 4 { // empty, or in its home slot
 			break
 		}
 		slots[i] = *s
-		slots[i].dist--
+		slots[i].ds -= 4
 		i = j
 	}
 	slots[i] = slot{}

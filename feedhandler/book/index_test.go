@@ -14,22 +14,22 @@ func checkIndex(t *testing.T, x *orderIndex, model map[uint64]uint32) {
 	used := 0
 	for j := range x.slots {
 		s := &x.slots[j]
-		if s.side == sideNone {
+		if s.side() == sideNone {
 			if *s != (slot{}) {
 				t.Fatalf("empty slot %d not zeroed: %+v", j, *s)
 			}
 			continue
 		}
 		used++
-		if want := uint32((uint64(j) - x.home(s.ref)) & x.mask); s.dist != want {
-			t.Fatalf("ref %d in slot %d: dist %d, want %d", s.ref, j, s.dist, want)
+		if want := uint32((uint64(j) - x.home(s.ref)) & x.mask); s.dist() != want {
+			t.Fatalf("ref %d in slot %d: dist %d, want %d", s.ref, j, s.dist(), want)
 		}
 		// Robin Hood: along a run, the distance grows by at most one.
-		if next := &x.slots[(uint64(j)+1)&x.mask]; next.side != sideNone && next.dist > s.dist+1 {
-			t.Fatalf("slot %d dist %d followed by dist %d", j, s.dist, next.dist)
+		if next := &x.slots[(uint64(j)+1)&x.mask]; next.side() != sideNone && next.dist() > s.dist()+1 {
+			t.Fatalf("slot %d dist %d followed by dist %d", j, s.dist(), next.dist())
 		}
 		for i := x.home(s.ref); i != uint64(j); i = (i + 1) & x.mask {
-			if x.slots[i].side == sideNone {
+			if x.slots[i].side() == sideNone {
 				t.Fatalf("ref %d in slot %d unreachable: empty slot %d after home %d", s.ref, j, i, x.home(s.ref))
 			}
 		}
@@ -116,7 +116,7 @@ func TestIndexWrapAround(t *testing.T) {
 			insertRef(t, &x, model, ref, uint32(k+1))
 		}
 		checkIndex(t, &x, model)
-		if x.slots[0].side == sideNone {
+		if x.slots[0].side() == sideNone {
 			t.Fatal("probe run did not wrap to slot 0")
 		}
 		deleteRef(t, &x, model, atEnd[del])
@@ -196,8 +196,8 @@ func TestIndexFullAndPatterns(t *testing.T) {
 func maxDist(x *orderIndex) uint32 {
 	d := uint32(0)
 	for i := range x.slots {
-		if x.slots[i].side != sideNone {
-			d = max(d, x.slots[i].dist)
+		if x.slots[i].side() != sideNone {
+			d = max(d, x.slots[i].dist())
 		}
 	}
 	return d
