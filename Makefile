@@ -5,7 +5,7 @@ FUZZTIME ?= 5s
 # Packages with goroutines sharing memory: always tested under the race detector.
 RACE_PKGS := ./feedhandler/... ./sim/... ./cmd/... ./engine/... ./accel/...
 
-.PHONY: newcomer all build run test test-unit test-race fuzz bench-smoke bench lint fmt vet deps nocgo clean hdl hdl-test gen gen-check
+.PHONY: audit-toolchain newcomer all build run test test-unit test-race fuzz bench-smoke bench lint fmt vet deps nocgo clean hdl hdl-test gen gen-check
 
 all: build
 
@@ -26,8 +26,14 @@ run: build
 ## test: the whole suite — lint, vet, generated files, RTL lint and testbenches,
 ## unit and integration tests (the Verilator co-simulation included), race, fuzz,
 ## benchmark smoke.
-test: deps lint vet nocgo gen-check hdl hdl-test test-unit test-race fuzz bench-smoke newcomer
+test: deps lint vet audit-toolchain nocgo gen-check hdl hdl-test test-unit test-race fuzz bench-smoke newcomer
 	@echo "make test: all checks passed"
+
+## audit-toolchain: rebuild everything with an instrumented compiler and fail if
+## go1.26's dead-auto pass drops a store through a conditional pointer
+## (the header of scripts/audit-deadauto.sh explains the bug).
+audit-toolchain:
+	@scripts/audit-deadauto.sh
 
 ## hdl: build the Verilator simulations of the RTL (hdl/build/ballast-vsim, and
 ## ballast-vsim-lanes4 with four REVAL lanes),
