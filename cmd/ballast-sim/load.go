@@ -46,7 +46,11 @@ goroutine per session (plus a receiver per session in the load generator).
 Over tcp in open loop (--tcp-direct, the default) likewise: each session
 is a client.Direct whose socket the sender reads without waiting, so no
 answer waits for a goroutine to be woken; max and fills modes, and
---tcp-direct=false, use client.Conn.
+--tcp-direct=false, use client.Conn. Over http in open loop (--http-direct,
+the default, plain http only) each session is a client.HTTPDirect, a
+keep-alive connection the sender writes and reads without waiting;
+otherwise fasthttp's client with a worker goroutine per session. Either
+way a connection carries one request at a time and queues the rest.
 
 Orders are drawn deterministically (--seed) from --accounts x --instruments
 at --price (0: at the mark) with quantities log-uniform in [--qty-min,
@@ -59,14 +63,14 @@ Flags:
 
 // loadOpts are the load subcommand's flags.
 type loadOpts struct {
-	transport, addr, shmDir, httpURL, token, mode string
-	rate                                          float64
-	poisson, jsonOut, shmDirect, tcpDirect        bool
-	duration, warmup, late, drain                 time.Duration
-	conns, inflight, batch                        int
-	seed, execBase                                uint64
-	accounts, instruments                         string
-	price, qtyMin, qtyMax                         int64
+	transport, addr, shmDir, httpURL, token, mode      string
+	rate                                               float64
+	poisson, jsonOut, shmDirect, tcpDirect, httpDirect bool
+	duration, warmup, late, drain                      time.Duration
+	conns, inflight, batch                             int
+	seed, execBase                                     uint64
+	accounts, instruments                              string
+	price, qtyMin, qtyMax                              int64
 }
 
 func loadFlags() (*flag.FlagSet, *loadOpts) {
@@ -76,6 +80,7 @@ func loadFlags() (*flag.FlagSet, *loadOpts) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:9070", "SBE server address (tcp; ballastd --sbe)")
 	fs.StringVar(&o.shmDir, "shm-dir", "/dev/shm/ballast", "the server's shared-memory slot directory (shm; ballastd --shm)")
 	fs.BoolVar(&o.shmDirect, "shm-direct", true, "shm: sessions without goroutines (client.DialShmDirect), polled by the open-loop sender; false: client.DialShm with a reader goroutine per session")
+	fs.BoolVar(&o.httpDirect, "http-direct", true, "http, open loop, plain http: sessions without goroutines (client.DialHTTPDirect: the sender writes each request and reads its answer without waiting); false, and always in max and fills modes or over https: fasthttp's client with a worker goroutine per session")
 	fs.BoolVar(&o.tcpDirect, "tcp-direct", true, "tcp, open loop: sessions without goroutines (client.DialDirect: non-blocking socket reads polled by the sender); false, and always in max and fills modes: client.Dial with a reader goroutine per session")
 	fs.StringVar(&o.httpURL, "http", "", "HTTP API base URL, e.g. http://127.0.0.1:8080 (http transport, and discovery)")
 	fs.StringVar(&o.token, "token", "", "bearer token (default $BALLAST_TOKEN)")
@@ -238,7 +243,16 @@ func (o *loadOpts) target() (loadgen.Target, string, error) {
 		if isLoopback(u.Host) {
 			note = local
 		}
-		return &loadgen.HTTPTarget{URL: strings.TrimRight(o.httpURL, "/"), Token: o.token, QueueMax: window}, note, nil
+		direct := o.httpDirect && u.Scheme == "http" && (o.mode == "open" || o.mode == "open-fills")
+		if note != "" {
+			note += "; "
+		}
+		if direct {
+			note += "http client: client.HTTPDirect (no goroutines; the sender polls every connection; one request in flight per connection)"
+		} else {
+			note += "http client: fasthttp (a worker goroutine per connection; one request in flight per connection)"
+		}
+		return &loadgen.HTTPTarget{URL: strings.TrimRight(o.httpURL, "/"), Token: o.token, QueueMax: window, Direct: direct}, note, nil
 	}
 	return nil, "", fmt.Errorf("%w: --transport %q: want tcp, shm or http", errUsage, o.transport)
 }

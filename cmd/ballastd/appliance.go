@@ -132,6 +132,9 @@ type applianceConfig struct {
 	// (verdict.Config.BusyPoll, BusyPollers; busyPoll 0: off).
 	busyPoll    time.Duration
 	busyPollers int
+	// httpBusyPoll is the HTTP API's (httpapi.Config.BusyPoll, with
+	// busyPollers readers at most; 0: off).
+	httpBusyPoll time.Duration
 }
 
 // appliance is the risk engine with its durable state and verdict servers.
@@ -407,7 +410,7 @@ func (a *appliance) listen(tokens tokenFlags) error {
 			return err
 		}
 		hcfg := httpapi.Config{Tokens: tokens, Ready: a.ready, Collector: httpapi.CollectorFunc(a.writeMetrics),
-			Dashboard: prov.Summary}
+			Dashboard: prov.Summary, BusyPoll: a.cfg.httpBusyPoll, BusyPollers: a.cfg.busyPollers}
 		if a.sbeSrv == nil {
 			// No SBE server polls the sweep: the HTTP server does.
 			hcfg.Sweep, hcfg.SweepInterval = a.sweep, verdict.DefaultNoticeInterval
@@ -507,7 +510,11 @@ func (a *appliance) logListening() {
 		if len(a.demo) > 0 {
 			dash += "#token=" + demoTokenPrefix + "ops"
 		}
-		a.log.Info("HTTP API listening", "url", "http://"+a.httpLn.Addr().String(), "dashboard", dash)
+		attrs := []any{"url", "http://" + a.httpLn.Addr().String(), "dashboard", dash}
+		if a.cfg.httpBusyPoll > 0 {
+			attrs = append(attrs, "busy_poll", a.cfg.httpBusyPoll, "busy_pollers", a.cfg.busyPollers)
+		}
+		a.log.Info("HTTP API listening", attrs...)
 	}
 	if len(a.demo) > 0 {
 		firms := 0

@@ -48,7 +48,7 @@ func TestApplianceInterfaces(t *testing.T) {
 	shm := filepath.Join(dir, "shm")
 	// Busy polling on: the TCP session below goes through it.
 	c := startChild(t, filepath.Join(dir, "data"), "--shm="+shm, "--token=ops=ops-secret", "--token=firm:mm-002=mm2-secret",
-		"--busy-poll=2ms", "--busy-pollers=2")
+		"--busy-poll=2ms", "--busy-pollers=2", "--http-busy-poll=2ms")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		code, _, body := c.get(t, "/readyz", "")
@@ -139,20 +139,25 @@ func TestApplianceInterfaces(t *testing.T) {
 	}
 	// The TCP session's reads went through the busy poller (each one
 	// either found data while spinning or parked).
-	reads := uint64(0)
-	for _, outcome := range []string{"spun", "parked"} {
-		m := regexp.MustCompile(`(?m)^ballast_sbe_busy_poll_reads_total\{outcome="` + outcome + `"\} (\d+)$`).FindSubmatch(body)
-		if m == nil {
-			t.Fatalf("metrics lack ballast_sbe_busy_poll_reads_total{outcome=%q}", outcome)
+	// So did the HTTP requests' with --http-busy-poll.
+	for _, family := range []string{"ballast_sbe_busy_poll_reads_total", "ballast_http_busy_poll_reads_total"} {
+		reads := uint64(0)
+		for _, outcome := range []string{"spun", "parked"} {
+			m := regexp.MustCompile(`(?m)^` + family + `\{outcome="` + outcome + `"\} (\d+)$`).FindSubmatch(body)
+			if m == nil {
+				t.Fatalf("metrics lack %s{outcome=%q}", family, outcome)
+			}
+			n, _ := strconv.ParseUint(string(m[1]), 10, 64)
+			reads += n
 		}
-		n, _ := strconv.ParseUint(string(m[1]), 10, 64)
-		reads += n
+		if reads == 0 {
+			t.Errorf("%s: no read went through the busy poller", family)
+		}
 	}
-	if reads == 0 {
-		t.Errorf("no SBE/TCP read went through the busy poller with --busy-poll=2ms")
-	}
-	if !strings.Contains(c.logText(), `"busy_poll":2000000,"busy_pollers":2`) {
-		t.Errorf("the SBE listening line does not show the busy polling; log:\n%s", c.logText())
+	for _, line := range []string{`"msg":"verdict server listening (SBE over TCP)"`, `"msg":"HTTP API listening"`} {
+		if !regexp.MustCompile(regexp.QuoteMeta(line) + `.*"busy_poll":2000000,"busy_pollers":2`).MatchString(c.logText()) {
+			t.Errorf("%s does not show the busy polling; log:\n%s", line, c.logText())
+		}
 	}
 }
 

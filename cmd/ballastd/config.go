@@ -99,6 +99,9 @@ type verdictSection struct {
 	// (verdict.Config.BusyPoll, BusyPollers): 0 is off.
 	BusyPoll    duration `toml:"busy_poll"`
 	BusyPollers int      `toml:"busy_pollers"`
+	// HTTPBusyPoll is the HTTP API's busy polling (httpapi.Config.BusyPoll,
+	// with BusyPollers readers at most): 0 is off.
+	HTTPBusyPoll duration `toml:"http_busy_poll"`
 }
 
 // dataSection is the [data] table: the durable state.
@@ -182,6 +185,7 @@ var configFlags = []struct{ flag, key string }{
 	{"http", "verdict.http"},
 	{"busy-poll", "verdict.busy_poll"},
 	{"busy-pollers", "verdict.busy_pollers"},
+	{"http-busy-poll", "verdict.http_busy_poll"},
 	{"data", "data.dir"},
 	{"snapshot-every", "data.snapshot_every"},
 	{"log-format", "log.format"},
@@ -315,7 +319,9 @@ func newFlags(c *config, toks *tokenArgs, meta *metaFlags) *flag.FlagSet {
 	fs.StringVar(&c.Verdict.HTTP, "http", c.Verdict.HTTP, "HTTP API and dashboard address (empty: off)")
 	dur(&c.Verdict.BusyPoll, "busy-poll", "SBE over TCP: how long a connection's reader tries its socket without waiting before it parks, 0 (off) to 10ms; "+
 		"cuts a request's wake-up, burns up to --busy-pollers cores while connections are busy")
-	fs.IntVar(&c.Verdict.BusyPollers, "busy-pollers", c.Verdict.BusyPollers, "SBE over TCP: readers that may busy-poll at once, 1 to 64 (with --busy-poll)")
+	fs.IntVar(&c.Verdict.BusyPollers, "busy-pollers", c.Verdict.BusyPollers, "SBE over TCP and HTTP: readers that may busy-poll at once on each, 1 to 64 (with --busy-poll, --http-busy-poll)")
+	dur(&c.Verdict.HTTPBusyPoll, "http-busy-poll", "HTTP API: how long a keep-alive connection's reader tries its socket without waiting before it parks, 0 (off) to 10ms; "+
+		"cuts a request's wake-up, burns up to --busy-pollers cores while connections are busy")
 	fs.StringVar(&c.Data.Dir, "data", c.Data.Dir, "directory of the durable state (journal and snapshots), created when missing")
 	dur(&c.Data.SnapshotEvery, "snapshot-every", "durable snapshot period (reloadable)")
 	fs.StringVar(&c.Log.Format, "log-format", c.Log.Format, "log format: text or json")
@@ -476,7 +482,8 @@ func (c *config) options(src *sources) (options, error) {
 			shmDir: c.Verdict.Shm, shmSlots: c.Verdict.ShmSlots, masterFile: c.Risk.Master,
 			accountsFile: c.Risk.Accounts, attestorsFile: c.Risk.Attestors, scenarios: c.Risk.Scenarios,
 			epochEvery: time.Duration(c.Risk.EpochEvery), snapshotEvery: time.Duration(c.Data.SnapshotEvery),
-			busyPoll: time.Duration(c.Verdict.BusyPoll), busyPollers: c.Verdict.BusyPollers},
+			busyPoll: time.Duration(c.Verdict.BusyPoll), busyPollers: c.Verdict.BusyPollers,
+			httpBusyPoll: time.Duration(c.Verdict.HTTPBusyPoll)},
 		cfg: *c,
 	}
 	var err error
@@ -557,6 +564,8 @@ func (c *config) options(src *sources) (options, error) {
 		return o, src.errf("shm-slots", "%d outside 1..%d", o.app.shmSlots, shmSlotsMax)
 	case o.app.busyPoll < 0 || o.app.busyPoll > busyPollMax:
 		return o, src.errf("busy-poll", "%v outside 0s..%v", o.app.busyPoll, busyPollMax)
+	case o.app.httpBusyPoll < 0 || o.app.httpBusyPoll > busyPollMax:
+		return o, src.errf("http-busy-poll", "%v outside 0s..%v", o.app.httpBusyPoll, busyPollMax)
 	case o.app.busyPollers < 1 || o.app.busyPollers > busyPollersMax:
 		return o, src.errf("busy-pollers", "%d outside 1..%d", o.app.busyPollers, busyPollersMax)
 	case o.app.scenarios < 0 || o.app.scenarios > scenariosMax:

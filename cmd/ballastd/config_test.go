@@ -200,6 +200,8 @@ func TestConfigErrors(t *testing.T) {
 		{"busy poll negative flag", "", []string{"--busy-poll=-1us"}, []string{"--busy-poll: -1µs outside 0s..10ms"}},
 		{"busy pollers", "[verdict]\nbusy_pollers = 65\n", nil, []string{"FILE: verdict.busy_pollers: 65 outside 1..64"}},
 		{"busy pollers flag", "[verdict]\nbusy_pollers = 2\n", []string{"--busy-pollers=0"}, []string{"--busy-pollers: 0 outside 1..64"}},
+		{"http busy poll", "[verdict]\nhttp_busy_poll = \"10ms1ns\"\n", nil, []string{"FILE: verdict.http_busy_poll: 10.000001ms outside 0s..10ms"}},
+		{"http busy poll negative flag", "", []string{"--http-busy-poll=-1ms"}, []string{"--http-busy-poll: -1ms outside 0s..10ms"}},
 		{"busy poll as integer", "[verdict]\nbusy_poll = 5\n", nil, []string{"FILE:2: verdict.busy_poll", "duration"}},
 	} {
 		args := tc.args
@@ -233,20 +235,20 @@ func TestBusyPollConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.app.busyPoll != 0 || o.app.busyPollers != 1 {
-		t.Errorf("defaults: busy poll %v, pollers %d; want off, 1", o.app.busyPoll, o.app.busyPollers)
+	if o.app.busyPoll != 0 || o.app.busyPollers != 1 || o.app.httpBusyPoll != 0 {
+		t.Errorf("defaults: busy poll %v, pollers %d, http %v; want off, 1, off", o.app.busyPoll, o.app.busyPollers, o.app.httpBusyPoll)
 	}
-	path := writeConfig(t, "ballastd.toml", "[verdict]\nbusy_poll = \"10ms\"\nbusy_pollers = 64\n")
+	path := writeConfig(t, "ballastd.toml", "[verdict]\nbusy_poll = \"10ms\"\nbusy_pollers = 64\nhttp_busy_poll = \"10ms\"\n")
 	if o, err = parseArgs([]string{"--config", path}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	if o.app.busyPoll != busyPollMax || o.app.busyPollers != busyPollersMax {
+	if o.app.busyPoll != busyPollMax || o.app.busyPollers != busyPollersMax || o.app.httpBusyPoll != busyPollMax {
 		t.Errorf("file at the bounds: busy poll %v, pollers %d", o.app.busyPoll, o.app.busyPollers)
 	}
-	if o, err = parseArgs([]string{"--config", path, "--busy-poll=250us", "--busy-pollers=3"}, &bytes.Buffer{}); err != nil {
+	if o, err = parseArgs([]string{"--config", path, "--busy-poll=250us", "--busy-pollers=3", "--http-busy-poll=300us"}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	if o.app.busyPoll != 250*time.Microsecond || o.app.busyPollers != 3 {
+	if o.app.busyPoll != 250*time.Microsecond || o.app.busyPollers != 3 || o.app.httpBusyPoll != 300*time.Microsecond {
 		t.Errorf("flags over the file: busy poll %v, pollers %d", o.app.busyPoll, o.app.busyPollers)
 	}
 }

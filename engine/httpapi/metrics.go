@@ -145,6 +145,11 @@ func (m *metrics) write(b *bytes.Buffer) {
 func (s *Server) writeMetrics(ctx *fasthttp.RequestCtx) {
 	var b bytes.Buffer
 	s.metrics.write(&b)
+	ps := s.poll.Stats()
+	writeFamily(&b, "ballast_http_busy_poll_reads_total", "counter",
+		"HTTP socket reads under Config.BusyPoll (ballastd --http-busy-poll), by outcome: spun (data came while spinning) or parked (in the network poller); 0 when off.")
+	writeSample(&b, "ballast_http_busy_poll_reads_total", `{outcome="spun"}`, ps.Spun)
+	writeSample(&b, "ballast_http_busy_poll_reads_total", `{outcome="parked"}`, ps.Parked)
 	if s.cfg.Collector != nil {
 		if err := s.cfg.Collector.WriteMetrics(&b); err != nil {
 			writeError(ctx, fasthttp.StatusInternalServerError, "collector failed: "+err.Error())

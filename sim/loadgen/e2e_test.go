@@ -74,7 +74,7 @@ func checkResponsive(t *testing.T, s *loadgentest.Servers) {
 // of accepts and rejects, and the servers stay responsive.
 func TestOpenLoopTransports(t *testing.T) {
 	s := loadgentest.Start(t)
-	for _, tr := range []string{"tcp", "tcp-direct", "shm", "shm-direct", "http"} {
+	for _, tr := range []string{"tcp", "tcp-direct", "shm", "shm-direct", "http", "http-direct"} {
 		t.Run(tr, func(t *testing.T) {
 			res, err := Run(context.Background(), target(t, s, tr), Options{Rate: 4000, Poisson: tr != "shm", Seed: 5,
 				Warmup: 200 * time.Millisecond, Duration: 800 * time.Millisecond, Conns: 2, Mix: bookMix()})
@@ -149,7 +149,7 @@ func TestOpenFills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, tr := range []string{"tcp", "tcp-direct", "shm-direct", "http"} {
+	for i, tr := range []string{"tcp", "tcp-direct", "shm-direct", "http", "http-direct"} {
 		base := uint64(8+i) << 40 // disjoint execIds per run
 		t.Run(tr, func(t *testing.T) {
 			res, err := RunOpenFills(context.Background(), target(t, s, tr), Options{Rate: 2000, Conns: 2, ExecIDBase: base,
@@ -243,13 +243,18 @@ func testOpenLoopDirectPolled(t *testing.T, s *loadgentest.Servers, tr string) {
 	checkResponsive(t, s)
 }
 
-// TestTCPDirectClosedLoopRefused: closed-loop runs need a receiver per
-// session, which a TCP Direct session (one goroutine) cannot have.
-func TestTCPDirectClosedLoopRefused(t *testing.T) {
+// TestDirectClosedLoopRefused: closed-loop runs need a receiver per
+// session, which a TCP or HTTP Direct session (one goroutine) cannot have.
+func TestDirectClosedLoopRefused(t *testing.T) {
 	s := loadgentest.Start(t)
-	tgt := target(t, s, "tcp-direct")
-	opts := Options{Conns: 1, InflightMax: 8, Duration: 100 * time.Millisecond, Mix: bookMix()}
-	if _, err := RunMax(context.Background(), tgt, opts); !errors.Is(err, ErrOptions) {
-		t.Fatalf("RunMax over tcp-direct: %v, want ErrOptions", err)
+	for _, tr := range []string{"tcp-direct", "http-direct"} {
+		tgt := target(t, s, tr)
+		opts := Options{Conns: 1, InflightMax: 8, Duration: 100 * time.Millisecond, Mix: bookMix()}
+		if _, err := RunMax(context.Background(), tgt, opts); !errors.Is(err, ErrOptions) {
+			t.Fatalf("RunMax over %s: %v, want ErrOptions", tr, err)
+		}
+		if _, err := RunFills(context.Background(), tgt, opts); !errors.Is(err, ErrOptions) {
+			t.Fatalf("RunFills over %s: %v, want ErrOptions", tr, err)
+		}
 	}
 }

@@ -30,6 +30,8 @@ func target(tb testing.TB, s *loadgentest.Servers, name string) Target {
 		return &ShmTarget{Dir: s.ShmDir, Token: loadgentest.Token, Direct: true}
 	case "http":
 		return &HTTPTarget{URL: s.HTTPURL, Token: loadgentest.Token}
+	case "http-direct":
+		return &HTTPTarget{URL: s.HTTPURL, Token: loadgentest.Token, Direct: true}
 	}
 	tb.Fatalf("no transport %q", name)
 	return nil

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/ballast-risk/ballast/engine/sbe"
+	"github.com/ballast-risk/ballast/engine/verdict/client"
 	"github.com/ballast-risk/ballast/sim/loadgen/loadgentest"
 )
 
@@ -88,11 +91,21 @@ func FuzzParseCheckReply(f *testing.F) {
 	})
 }
 
-// BenchmarkHTTPClient compares fasthttp's client with net/http's for one
-// keep-alive connection posting single-order checks back to back to the
-// in-process API (the choice of HTTPTarget's client).
+// BenchmarkHTTPClient compares fasthttp's client, client.HTTPDirect
+// (polled, no goroutine) and net/http's for one keep-alive connection
+// posting single-order checks back to back to the in-process API (the
+// choice of HTTPTarget's clients). BALLAST_LOADGEN_BUSY_POLL (a duration)
+// turns on the servers' busy polling.
 func BenchmarkHTTPClient(b *testing.B) {
-	s := loadgentest.Start(b)
+	var sopts loadgentest.Options
+	if v := os.Getenv("BALLAST_LOADGEN_BUSY_POLL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sopts.BusyPoll = d
+	}
+	s := loadgentest.StartWith(b, sopts)
 	o := Order{Account: 1001, Instrument: 1, Side: sbe.SideBuy, Qty: 5}
 	body := AppendCheckJSON(nil, &o)
 	b.Run("fasthttp", func(b *testing.B) {
@@ -106,6 +119,35 @@ func BenchmarkHTTPClient(b *testing.B) {
 		for b.Loop() {
 			if err := hc.Do(req, resp); err != nil || ParseCheckReply(resp.Body(), &r) != nil {
 				b.Fatal(err, string(resp.Body()))
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
+	})
+	b.Run("direct", func(b *testing.B) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		h, err := client.DialHTTPDirect(ctx, s.HTTPURL, loadgentest.Token)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer h.Close()
+		var resp client.HTTPResponse
+		var r Reply
+		for b.Loop() {
+			if err := h.Post("/v1/check", body); err != nil {
+				b.Fatal(err)
+			}
+			for {
+				ok, err := h.Poll(&resp)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if ok {
+					break
+				}
+			}
+			if resp.Status != fasthttp.StatusOK || ParseCheckReply(resp.Body, &r) != nil {
+				b.Fatal(resp.Status, string(resp.Body))
 			}
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")

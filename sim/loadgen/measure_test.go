@@ -71,6 +71,8 @@ func TestMeasure(t *testing.T) {
 		{"shm-direct open 200k", Run, "shm-direct", open(200_000, 1)},
 		{"http open 5k", Run, "http", open(5_000, 4)},
 		{"http open 20k", Run, "http", open(20_000, 4)},
+		{"http-direct open 5k", Run, "http-direct", open(5_000, 4)},
+		{"http-direct open 20k", Run, "http-direct", open(20_000, 4)},
 		{"tcp max 1x64", RunMax, "tcp", closed(1, 64, bookMix())},
 		{"tcp max 2x256", RunMax, "tcp", closed(2, 256, bookMix())},
 		{"shm max 1x64", RunMax, "shm", closed(1, 64, bookMix())},

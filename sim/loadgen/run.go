@@ -354,6 +354,9 @@ func start(ctx context.Context, t Target, opts Options, mode string, kind Kind, 
 	if tt, ok := t.(*TCPTarget); ok && tt.Direct && !poll {
 		return nil, fmt.Errorf("%w: %s runs need a receiver per session; a TCP Direct session has one goroutine (use TCPTarget without Direct)", ErrOptions, mode)
 	}
+	if isHTTP && ht.Direct && !poll {
+		return nil, fmt.Errorf("%w: %s runs need a receiver per session; an HTTP Direct session has one goroutine (use HTTPTarget without Direct)", ErrOptions, mode)
+	}
 	r := &run{opts: opts, target: t, mode: mode, kind: kind}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	for range opts.Conns {

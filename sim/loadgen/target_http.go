@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/ballast-risk/ballast/engine/sbe"
+	"github.com/ballast-risk/ballast/engine/verdict/client"
 )
 
 // HTTP client bounds.
@@ -41,8 +42,14 @@ type HTTPTarget struct {
 	// QueueMax bounds each session's queue (0: DefaultInflightMax, at most
 	// HTTPQueueMax); the runs raise it to their InflightMax.
 	QueueMax int
-	// Timeout bounds one request (0: DefaultHTTPTimeout).
+	// Timeout bounds one request (0: DefaultHTTPTimeout; not with Direct,
+	// whose run's DrainTimeout bounds the wait instead).
 	Timeout time.Duration
+	// Direct selects client.DialHTTPDirect sessions: no goroutine, a
+	// Poller, so an open-loop run writes each request and polls the socket
+	// for its answer from its sender. The rule stays one request in flight
+	// per connection, the rest queued in order. Closed-loop runs refuse it.
+	Direct bool
 }
 
 // Name implements Target.
@@ -66,6 +73,16 @@ func (t *HTTPTarget) Open(ctx context.Context) (Session, error) {
 	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = DefaultHTTPTimeout
+	}
+	if t.Direct {
+		if u.Scheme != "http" {
+			return nil, fmt.Errorf("loadgen: http url %q: a direct session speaks plain http", t.URL)
+		}
+		d, err := client.DialHTTPDirect(ctx, u.Scheme+"://"+u.Host, t.Token)
+		if err != nil {
+			return nil, err
+		}
+		return newHTTPDirectSession(d, qmax), nil
 	}
 	addr := u.Host
 	switch {
@@ -186,6 +203,105 @@ func (s *httpSession) work() {
 		}
 	}
 }
+
+// httpDirectSession adapts a client.HTTPDirect: a Poller keeping one
+// request in flight on the connection and the others in a bounded queue,
+// in order, each written as the answer before it is read.
+type httpDirectSession struct {
+	d *client.HTTPDirect
+	// reqs holds the requests sent or queued: reqs[head] is in flight once
+	// sent is true, the ones after it wait.
+	reqs    []Request
+	head, n int
+	sent    bool
+	body    []byte
+	resp    client.HTTPResponse
+}
+
+func newHTTPDirectSession(d *client.HTTPDirect, qmax int) *httpDirectSession {
+	return &httpDirectSession{d: d, reqs: make([]Request, qmax), body: make([]byte, 0, 256)}
+}
+
+// Send implements Session: r is written now when nothing is in flight,
+// else queued behind the requests before it; a full queue fails with
+// ErrSendFull.
+func (s *httpDirectSession) Send(r *Request) error {
+	if s.n == len(s.reqs) {
+		return fmt.Errorf("%w: http session queue full (%d)", ErrSendFull, len(s.reqs))
+	}
+	s.reqs[(s.head+s.n)%len(s.reqs)] = *r
+	s.n++
+	return s.kick()
+}
+
+// kick writes the head request if none is in flight.
+func (s *httpDirectSession) kick() error {
+	if s.sent || s.n == 0 {
+		return nil
+	}
+	r := &s.reqs[s.head]
+	var err error
+	switch r.Kind {
+	case KindCheck:
+		s.body = AppendCheckJSON(s.body[:0], &r.Order)
+		err = s.d.Post("/v1/check", s.body)
+	case KindFill:
+		s.body = AppendFillJSON(s.body[:0], &r.Order, r.ExecID)
+		err = s.d.Post("/v1/fills", s.body)
+	default:
+		return fmt.Errorf("%w: request kind %d", ErrSession, r.Kind)
+	}
+	switch {
+	case errors.Is(err, client.ErrHTTPBusy):
+		return nil // the socket is full: Poll writes it later
+	case err != nil:
+		return err
+	}
+	s.sent = true
+	return nil
+}
+
+// Flush implements Session: there is nothing to flush.
+func (s *httpDirectSession) Flush() error { return nil }
+
+// Poll implements Poller: it reads the answer to the request in flight
+// and writes the next one.
+func (s *httpDirectSession) Poll(out *Reply) (bool, error) {
+	if err := s.kick(); err != nil || !s.sent {
+		return false, err
+	}
+	ok, err := s.d.Poll(&s.resp)
+	if !ok || err != nil {
+		return false, err
+	}
+	r := &s.reqs[s.head]
+	s.head = (s.head + 1) % len(s.reqs)
+	s.n--
+	s.sent = false
+	*out = Reply{ReqID: r.ReqID}
+	want := fasthttp.StatusOK
+	if r.Kind == KindFill {
+		want = fasthttp.StatusCreated
+	}
+	switch {
+	case s.resp.Status != want:
+		out.Failed, out.Code = true, uint16(s.resp.Status)
+	case r.Kind == KindCheck:
+		if ParseCheckReply(s.resp.Body, out) != nil {
+			out.Kind = 0 // unreadable: a mismatch
+		}
+	default:
+		out.Kind = KindFill
+	}
+	return true, s.kick()
+}
+
+// Recv implements Session for closed-loop runs; Open refuses Direct for
+// them, so it only polls until a reply comes or ctx is done.
+func (s *httpDirectSession) Recv(ctx context.Context, out *Reply) error { return pollRecv(ctx, s, out) }
+
+// Close implements Session.
+func (s *httpDirectSession) Close() error { return s.d.Close() }
 
 // AppendCheckJSON appends o as POST /v1/check's single-order body.
 func AppendCheckJSON(b []byte, o *Order) []byte {

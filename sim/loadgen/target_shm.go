@@ -112,9 +112,13 @@ func (s *directSession) Poll(out *Reply) (bool, error) {
 // Recv implements Session for closed-loop runs, which keep a receiver
 // goroutine per session: it polls, spinning and then yielding, until a
 // reply comes or ctx is done.
-func (s *directSession) Recv(ctx context.Context, out *Reply) error {
+func (s *directSession) Recv(ctx context.Context, out *Reply) error { return pollRecv(ctx, s, out) }
+
+// pollRecv is a Poller's Recv: it polls p, spinning and then yielding,
+// until a reply comes or ctx is done.
+func pollRecv(ctx context.Context, p Poller, out *Reply) error {
 	for i := 0; ; i++ {
-		ok, err := s.Poll(out)
+		ok, err := p.Poll(out)
 		if ok || err != nil {
 			return err
 		}

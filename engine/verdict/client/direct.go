@@ -86,13 +86,8 @@ func DialDirect(ctx context.Context, addr, token string) (*Direct, error) {
 	if _, err := prepare(token, Options{}); err != nil {
 		return nil, err
 	}
-	nc, err := dialTCP(ctx, addr)
+	nc, pc, err := dialPolled(ctx, addr)
 	if err != nil {
-		return nil, err
-	}
-	pc, err := busypoll.NewConn(nc, nil)
-	if err != nil {
-		_ = nc.Close()
 		return nil, err
 	}
 	br := bufio.NewReaderSize(nc, sbe.MessageFrameBytesMax)
@@ -109,6 +104,21 @@ func DialDirect(ctx context.Context, addr, token string) (*Direct, error) {
 	// pushed at once) is the start of the stream.
 	l.w = copy(l.in, bufferedBytes(br))
 	return &Direct{link: l, sessionID: sessionID, wbuf: make([]byte, 0, sbe.MessageFrameBytesMax), rbuf: rbuf}, nil
+}
+
+// dialPolled connects to addr as dialTCP does and wraps the connection
+// for non-blocking reads and writes.
+func dialPolled(ctx context.Context, addr string) (net.Conn, *busypoll.Conn, error) {
+	nc, err := dialTCP(ctx, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	pc, err := busypoll.NewConn(nc, nil)
+	if err != nil {
+		_ = nc.Close()
+		return nil, nil, err
+	}
+	return nc, pc, nil
 }
 
 // bufferedBytes returns the bytes br holds without reading more.
