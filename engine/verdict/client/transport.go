@@ -123,6 +123,11 @@ func DialShm(ctx context.Context, dir, token string, opts Options) (*Conn, error
 // ShmSlotPattern in dir, skipping slots another client holds and ones the
 // server is re-creating (busy, closed, dead or half-written files).
 func claimShmSlot(ctx context.Context, dir string) (*shmring.Conn, error) {
+	// A done ctx fails the dial whatever the slots are doing (between a
+	// session and the next, the server re-creates its slot file).
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	paths, err := filepath.Glob(filepath.Join(dir, ShmSlotPattern))
 	if err != nil {
 		return nil, err
