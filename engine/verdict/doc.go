@@ -49,12 +49,14 @@
 //
 // # Sessions and roles
 //
-// A Login's token maps to a role through Config.Tokens: "admin" (everything),
-// "ops" (checks and queries on every account, all notices, no fills) or
-// "firm:<id>" (checks, queries and fills on that firm's accounts only, its own
-// notices). A request for another firm's account, or an account the service
-// does not know, is refused with NOT_AUTHORISED (a Verdict with reason
-// NOT_AUTHORISED for a check), so a firm cannot probe which accounts exist.
+// A Login's token maps to a role through Config.Tokens, with DESIGN §5.3's
+// meaning (the HTTP API's): "admin" (the exchange: everything), "firm:<id>"
+// (checks and queries on that firm's accounts only, its own notices, no
+// fills: fills are the exchange's to report) or "ops" (every account's
+// notices, no check, query or fill: ops is metrics, health and the
+// dashboard). A refused request gets NOT_AUTHORISED (a Verdict with reason
+// NOT_AUTHORISED for a check); so does a firm's request for an account the
+// service does not know, so a firm cannot probe which accounts exist.
 // Any request before a successful Login gets Error NOT_LOGGED_IN; a second
 // Login gets UNEXPECTED_TEMPLATE. A denied Login is answered (LoginAck status
 // 1) and the connection closed, so tokens cannot be guessed at line rate on

@@ -831,7 +831,7 @@ func (ex *exchange) serve(f sbe.Frame) (resp sbe.Message, keep bool) {
 		_ = fl.DecodeBlock(f.Block)
 		code := sbe.ErrorCodeNone
 		switch {
-		case r.kind == roleOps || !ex.allowed(r, fl.Account):
+		case r.kind != roleAdmin: // fills are the exchange's: a firm reads and checks only
 			code = sbe.ErrorCodeNotAuthorised
 		default:
 			if ex.beforeWait != nil {
@@ -852,11 +852,16 @@ func (ex *exchange) serve(f sbe.Frame) (resp sbe.Message, keep bool) {
 	}
 }
 
-// allowed reports whether role r may act for account.
+// allowed reports whether role r may check orders on and query account
+// (DESIGN §5.3's roles, as the HTTP API applies them): admin any account,
+// a firm its own, ops none (ops is metrics, health and the dashboard).
 func (ex *exchange) allowed(r role, account uint64) bool {
-	if r.kind != roleFirm {
+	switch r.kind {
+	case roleAdmin:
 		return true
+	case roleFirm:
+		firm, ok := ex.srv.svc.FirmOf(account)
+		return ok && firm == r.firm
 	}
-	firm, ok := ex.srv.svc.FirmOf(account)
-	return ok && firm == r.firm
+	return false
 }

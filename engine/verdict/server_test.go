@@ -238,15 +238,27 @@ func TestFirmIsolation(t *testing.T) {
 			t.Fatalf("account %d fill: %v", acct, err)
 		}
 	}
-	if err := a.Fill(ctx, sbe.Fill{Account: 2, Instrument: 1, Side: sbe.SideSell, Qty: 1, ExecID: 1}); err != nil {
-		t.Fatal(err)
+	// A firm reads and checks its own accounts but books no fill, not
+	// even on them (DESIGN §5.3: fills are the exchange's).
+	if err := a.Fill(ctx, sbe.Fill{Account: 2, Instrument: 1, Side: sbe.SideSell, Qty: 1, ExecID: 1}); !errors.As(err, &se) || se.Code != sbe.ErrorCodeNotAuthorised {
+		t.Fatalf("firm fill on its own account: %v", err)
 	}
+	// ops is metrics, health and the dashboard: no account's data, no
+	// check, no fill.
 	ops := dial(t, addr, "ops")
-	if _, err := ops.Query(ctx, 3); err != nil {
-		t.Fatal(err)
+	if _, err := ops.Query(ctx, 3); !errors.As(err, &se) || se.Code != sbe.ErrorCodeNotAuthorised {
+		t.Fatalf("ops query: %v", err)
+	}
+	if v, err := ops.Check(ctx, sbe.OrderCheck{Account: 3, Instrument: 1, Side: sbe.SideBuy, Qty: 1}); err != nil ||
+		v.Decision != sbe.DecisionReject || v.Reason != sbe.ReasonNotAuthorised || v.Equity != 0 {
+		t.Fatalf("ops check: %+v %v", v, err)
 	}
 	if err := ops.Fill(ctx, sbe.Fill{Account: 3, Instrument: 1, Side: sbe.SideSell, Qty: 1, ExecID: 2}); !errors.As(err, &se) || se.Code != sbe.ErrorCodeNotAuthorised {
 		t.Fatalf("ops fill: %v", err)
+	}
+	adm := dial(t, addr, "adm")
+	if err := adm.Fill(ctx, sbe.Fill{Account: 2, Instrument: 1, Side: sbe.SideSell, Qty: 1, ExecID: 3}); err != nil {
+		t.Fatal(err)
 	}
 	if fills := fake.applied(); len(fills) != 1 || fills[0].Account != 2 {
 		t.Fatalf("fills %+v", fills)

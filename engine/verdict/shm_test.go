@@ -359,7 +359,7 @@ func TestShmTemplates(t *testing.T) {
 
 func TestShmPipelining(t *testing.T) {
 	_, dir := startShm(t, Config{}, newFake(), ShmConfig{Slots: 1, RingBytes: 1 << 12})
-	c := dialShm(t, dir, "tokA")
+	c := dialShm(t, dir, "adm")
 	ctx := ctx5(t)
 	const n = 3000 // far more than the 4 KiB rings hold: both sides wait for room
 	errs := make(chan error, 1)
