@@ -26,18 +26,26 @@ func checkClean(t *testing.T, res Result) {
 	}
 }
 
-// checkBooked fails unless a repeat of execId is refused as a duplicate
-// (so the fill that carried it was booked).
-func checkBooked(t *testing.T, s *loadgentest.Servers, execID uint64) {
+// dialServers opens a TCP session to s, closed at the end of the test,
+// and returns it with a context of 2 s for its calls.
+func dialServers(t *testing.T, s *loadgentest.Servers) (context.Context, *client.Conn) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	c, err := client.Dial(ctx, s.TCPAddr, loadgentest.Token, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	err = c.Fill(ctx, sbe.Fill{Account: 1001, Instrument: 1, Side: sbe.SideBuy, Qty: 1, Price: 1, ExecID: execID})
+	t.Cleanup(func() { c.Close() })
+	return ctx, c
+}
+
+// checkBooked fails unless a repeat of execId is refused as a duplicate
+// (so the fill that carried it was booked).
+func checkBooked(t *testing.T, s *loadgentest.Servers, execID uint64) {
+	t.Helper()
+	ctx, c := dialServers(t, s)
+	err := c.Fill(ctx, sbe.Fill{Account: 1001, Instrument: 1, Side: sbe.SideBuy, Qty: 1, Price: 1, ExecID: execID})
 	var se *client.ServerError
 	if !errors.As(err, &se) || se.Code != sbe.ErrorCodeDuplicateFill {
 		t.Fatalf("repeat of execId %d: %v", execID, err)
@@ -47,13 +55,7 @@ func checkBooked(t *testing.T, s *loadgentest.Servers, execID uint64) {
 // checkResponsive fails unless the servers still answer at once.
 func checkResponsive(t *testing.T, s *loadgentest.Servers) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, s.TCPAddr, loadgentest.Token, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := dialServers(t, s)
 	v, err := c.Check(ctx, sbe.OrderCheck{Account: 1001, Instrument: 1, Side: sbe.SideBuy, Qty: 1})
 	if err != nil || v.Account != 1001 || v.Decision != sbe.DecisionAccept {
 		t.Fatalf("check after load: %+v %v", v, err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -97,15 +96,7 @@ func FuzzParseCheckReply(f *testing.F) {
 // choice of HTTPTarget's clients). BALLAST_LOADGEN_BUSY_POLL (a duration)
 // turns on the servers' busy polling.
 func BenchmarkHTTPClient(b *testing.B) {
-	var sopts loadgentest.Options
-	if v := os.Getenv("BALLAST_LOADGEN_BUSY_POLL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sopts.BusyPoll = d
-	}
-	s := loadgentest.StartWith(b, sopts)
+	s := loadgentest.StartWith(b, loadgentest.Options{BusyPoll: busyPollFromEnv(b)})
 	o := Order{Account: 1001, Instrument: 1, Side: sbe.SideBuy, Qty: 5}
 	body := AppendCheckJSON(nil, &o)
 	b.Run("fasthttp", func(b *testing.B) {

@@ -25,14 +25,7 @@ func TestMeasure(t *testing.T) {
 	if os.Getenv("BALLAST_LOADGEN_MEASURE") != "1" {
 		t.Skip("set BALLAST_LOADGEN_MEASURE=1 to measure")
 	}
-	var sopts loadgentest.Options
-	if v := os.Getenv("BALLAST_LOADGEN_BUSY_POLL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			t.Fatalf("BALLAST_LOADGEN_BUSY_POLL: %v", err)
-		}
-		sopts.BusyPoll = d
-	}
+	sopts := loadgentest.Options{BusyPoll: busyPollFromEnv(t)}
 	s := loadgentest.StartWith(t, sopts)
 	note := "in-process servers: load generator and servers share this host's CPUs"
 	if sopts.BusyPoll > 0 {
@@ -99,4 +92,19 @@ func TestMeasure(t *testing.T) {
 			t.Logf("%s", b)
 		})
 	}
+}
+
+// busyPollFromEnv returns BALLAST_LOADGEN_BUSY_POLL (a duration; unset: 0,
+// no busy polling) for the in-process servers.
+func busyPollFromEnv(tb testing.TB) time.Duration {
+	tb.Helper()
+	v := os.Getenv("BALLAST_LOADGEN_BUSY_POLL")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		tb.Fatalf("BALLAST_LOADGEN_BUSY_POLL: %v", err)
+	}
+	return d
 }

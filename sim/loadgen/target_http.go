@@ -169,32 +169,20 @@ func (s *httpSession) work() {
 		case <-s.stop:
 			return
 		}
-		rep := Reply{ReqID: r.ReqID}
-		want := fasthttp.StatusOK
-		switch r.Kind {
-		case KindCheck:
-			req.SetRequestURI(s.checkURL)
-			body = AppendCheckJSON(body[:0], &r.Order)
-		case KindFill:
+		_, body = appendHTTPRequest(body[:0], &r)
+		if r.Kind == KindFill {
 			req.SetRequestURI(s.fillURL)
-			body = AppendFillJSON(body[:0], &r.Order, r.ExecID)
-			want = fasthttp.StatusCreated
+		} else {
+			req.SetRequestURI(s.checkURL)
 		}
 		req.SetBodyRaw(body)
-		err := s.hc.DoTimeout(req, resp, s.timeout)
-		switch {
-		case err != nil:
+		var rep Reply
+		if err := s.hc.DoTimeout(req, resp, s.timeout); err != nil {
 			// A transport failure answers this request as failed (status
 			// 0) and the next request reconnects.
-			rep.Failed = true
-		case resp.StatusCode() != want:
-			rep.Failed, rep.Code = true, uint16(resp.StatusCode())
-		case r.Kind == KindCheck:
-			if ParseCheckReply(resp.Body(), &rep) != nil {
-				rep.Kind = 0 // unreadable: a mismatch
-			}
-		default:
-			rep.Kind = KindFill
+			rep = Reply{ReqID: r.ReqID, Failed: true}
+		} else {
+			httpReply(&r, resp.StatusCode(), resp.Body(), &rep)
 		}
 		select {
 		case s.replies <- rep:
@@ -240,17 +228,12 @@ func (s *httpDirectSession) kick() error {
 		return nil
 	}
 	r := &s.reqs[s.head]
-	var err error
-	switch r.Kind {
-	case KindCheck:
-		s.body = AppendCheckJSON(s.body[:0], &r.Order)
-		err = s.d.Post("/v1/check", s.body)
-	case KindFill:
-		s.body = AppendFillJSON(s.body[:0], &r.Order, r.ExecID)
-		err = s.d.Post("/v1/fills", s.body)
-	default:
+	if r.Kind != KindCheck && r.Kind != KindFill {
 		return fmt.Errorf("%w: request kind %d", ErrSession, r.Kind)
 	}
+	var path string
+	path, s.body = appendHTTPRequest(s.body[:0], r)
+	err := s.d.Post(path, s.body)
 	switch {
 	case errors.Is(err, client.ErrHTTPBusy):
 		return nil // the socket is full: Poll writes it later
@@ -278,22 +261,39 @@ func (s *httpDirectSession) Poll(out *Reply) (bool, error) {
 	s.head = (s.head + 1) % len(s.reqs)
 	s.n--
 	s.sent = false
+	httpReply(r, s.resp.Status, s.resp.Body, out)
+	return true, s.kick()
+}
+
+// appendHTTPRequest appends r's JSON body to b and returns the route it
+// goes to: POST /v1/check for a check, POST /v1/fills for a fill.
+func appendHTTPRequest(b []byte, r *Request) (path string, body []byte) {
+	if r.Kind == KindFill {
+		return "/v1/fills", AppendFillJSON(b, &r.Order, r.ExecID)
+	}
+	return "/v1/check", AppendCheckJSON(b, &r.Order)
+}
+
+// httpReply sets out to the reply to r that an answer with status and
+// body makes: a failure with the status unless it is the route's success
+// (200 for a check, 201 for a fill), else the verdict read from body (a
+// mismatch, Kind 0, when it cannot be read) or the fill's Ack.
+func httpReply(r *Request, status int, body []byte, out *Reply) {
 	*out = Reply{ReqID: r.ReqID}
 	want := fasthttp.StatusOK
 	if r.Kind == KindFill {
 		want = fasthttp.StatusCreated
 	}
 	switch {
-	case s.resp.Status != want:
-		out.Failed, out.Code = true, uint16(s.resp.Status)
+	case status != want:
+		out.Failed, out.Code = true, uint16(status)
 	case r.Kind == KindCheck:
-		if ParseCheckReply(s.resp.Body, out) != nil {
+		if ParseCheckReply(body, out) != nil {
 			out.Kind = 0 // unreadable: a mismatch
 		}
 	default:
 		out.Kind = KindFill
 	}
-	return true, s.kick()
 }
 
 // Recv implements Session for closed-loop runs; Open refuses Direct for

@@ -273,8 +273,8 @@ func (p *httpParser) next(buf []byte) (n, status int, body []byte, err error) {
 	if err := p.hdr.Read(p.srcBuf); err != nil {
 		return 0, 0, nil, fmt.Errorf("%w: http response header: %w", ErrProtocol, err)
 	}
-	cl := p.hdr.ContentLength()
-	switch st := p.hdr.StatusCode(); {
+	cl, st := p.hdr.ContentLength(), p.hdr.StatusCode()
+	switch {
 	case st < 100 || st > 999:
 		return 0, 0, nil, fmt.Errorf("%w: http status %d", ErrProtocol, st)
 	case cl < 0:
@@ -284,7 +284,7 @@ func (p *httpParser) next(buf []byte) (n, status int, body []byte, err error) {
 	case hdrLen+cl > len(buf):
 		return 0, 0, nil, nil // the body is still on its way
 	}
-	return hdrLen + cl, p.hdr.StatusCode(), buf[hdrLen : hdrLen+cl], nil
+	return hdrLen + cl, st, buf[hdrLen : hdrLen+cl], nil
 }
 
 // fail records err as the session's end and returns it.
