@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ballast-risk/ballast/feedhandler/internal/cputime"
 )
 
 func reportTicks(b *testing.B, ticks int) {
@@ -224,9 +226,9 @@ func handoff(b *testing.B, paced bool) {
 	}
 	done := make(chan struct{})
 	ready := make(chan struct{})
+	pinOther := cputime.PinPair(b)
 	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
+		pinOther() // the thread ends with the goroutine
 		defer close(done)
 		<-ready
 		for i := 0; i < total; i++ {
@@ -242,8 +244,6 @@ func handoff(b *testing.B, paced bool) {
 			}
 		}
 	}()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	b.ResetTimer()
 	close(ready)
 	for i := 0; i < total; {
@@ -263,17 +263,57 @@ func handoff(b *testing.B, paced bool) {
 	b.ReportMetric(clockCost(base), "clock-ns")
 }
 
+// BenchmarkLineTransfer is the floor under every two-core figure of this
+// file: two threads pinned to distinct CPUs bounce a counter over two
+// padded cache lines with nothing else, no ring and no clock, in the same
+// pattern as a hand-off (one side stores, the other spins on the line until
+// it sees the store). Half the round trip (one-way-ns) is what one
+// cache-line hand-off between these two cores costs; the ring's hand-off
+// figures are this plus the ring's own work and, for
+// BenchmarkHandoffLatency, one clock read.
+func BenchmarkLineTransfer(b *testing.B) {
+	var ping, pong struct {
+		_ [padBytes]byte
+		n atomic.Int64
+		_ [padBytes]byte
+	}
+	total := int64(b.N)
+	done := make(chan struct{})
+	pinOther := cputime.PinPair(b)
+	go func() {
+		pinOther() // the thread ends with the goroutine
+		defer close(done)
+		for i := int64(1); i <= total; i++ {
+			for ping.n.Load() != i {
+			}
+			pong.n.Store(i)
+		}
+	}()
+	b.ResetTimer()
+	for i := int64(1); i <= total; i++ {
+		ping.n.Store(i)
+		for pong.n.Load() != i {
+		}
+	}
+	b.StopTimer()
+	<-done
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total)/2, "one-way-ns")
+}
+
 // BenchmarkPingPong bounces one tick between two cores over a pair of
 // rings. Half the round trip is a one-way hand-off with no clock in the
-// path; one op is one round trip.
+// path; one op is one round trip. oneway-p50-ns and oneway-p99-ns are half
+// the round trip's percentiles: the hand-off latency with the clock read
+// (one per round trip, clock-ns) shared by two hand-offs instead of added
+// to one, which is why they are the ring's headline hand-off figures.
 func BenchmarkPingPong(b *testing.B) {
 	ping := mustNew[Tick](b, 64, BusySpin{})
 	pong := mustNew[Tick](b, 64, BusySpin{})
 	total := b.N
 	done := make(chan struct{})
+	pinOther := cputime.PinPair(b)
 	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
+		pinOther() // the thread ends with the goroutine
 		defer close(done)
 		for i := 0; i < total; i++ {
 			var v Tick
@@ -284,8 +324,6 @@ func BenchmarkPingPong(b *testing.B) {
 			}
 		}
 	}()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	base := time.Now()
 	samples := make([]int64, latencySamplesMax)
 	b.ResetTimer()
@@ -302,4 +340,8 @@ func BenchmarkPingPong(b *testing.B) {
 	<-done
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total)/2, "one-way-ns")
 	reportPercentiles(b, "rtt-", samples, total)
+	n := min(total, len(samples))
+	b.ReportMetric(float64(samples[n/2])/2, "oneway-p50-ns")
+	b.ReportMetric(float64(samples[min(n-1, int(0.99*float64(n)))])/2, "oneway-p99-ns")
+	b.ReportMetric(clockCost(base), "clock-ns")
 }
