@@ -24,7 +24,7 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --qu
 runs=(
 	"./feedhandler/itch:^BenchmarkDecode\$:$benchtime"
 	"./feedhandler/book:^BenchmarkApply\$:$benchtime"
-	"./feedhandler/ring:^(BenchmarkSPSC|BenchmarkHandoffLatency|BenchmarkPingPong|BenchmarkLineTransfer)\$:$benchtime"
+	"./feedhandler/ring:^(BenchmarkSPSC|BenchmarkHandoffLatency|BenchmarkHandoffLatencyInPlace|BenchmarkPingPong|BenchmarkLineTransfer)\$:$benchtime"
 	"./feedhandler/source:^(BenchmarkUDPReceiveQueued|BenchmarkUDPLoopback|BenchmarkPcapReplay)\$:$benchtime"
 	"./feedhandler:^BenchmarkReplay\$:$benchtime"
 	"./feedhandler/internal/srcbench:^BenchmarkSourceCompare\$:20000x"

@@ -201,7 +201,7 @@ func clockCost(base time.Time) float64 {
 // subtracts it from the clock right after the pop. The producer sends only
 // into an empty ring, so no tick queues behind another. The reported
 // percentiles include one clock read (clock-ns).
-func BenchmarkHandoffLatency(b *testing.B) { handoff(b, false) }
+func BenchmarkHandoffLatency(b *testing.B) { handoff(b, handoffCopy) }
 
 // BenchmarkHandoffLatencyPaced is BenchmarkHandoffLatency with the
 // producer paced by a flag the consumer raises after taking its sample,
@@ -209,12 +209,29 @@ func BenchmarkHandoffLatency(b *testing.B) { handoff(b, false) }
 // head line, as in production, where it reads it only when the ring looks
 // full. The percentiles still include the consumer's release and one clock
 // read (clock-ns).
-func BenchmarkHandoffLatencyPaced(b *testing.B) { handoff(b, true) }
+func BenchmarkHandoffLatencyPaced(b *testing.B) { handoff(b, handoffPaced) }
+
+// BenchmarkHandoffLatencyInPlace is the hand-off as the feed handler and
+// the engine make it: the producer claims a slot, writes the tick (and the
+// clock stamp) in place and publishes it (Claim, Publish); the consumer
+// moves it into its batch buffer with Poll, as PollWait does. Paced like
+// BenchmarkHandoffLatencyPaced, with one clock read (clock-ns) in the
+// percentiles. It is the ring's headline hand-off figure. TryPush is slower
+// by the copy of its argument: the caller's fresh, overlapping stores of
+// the Tick are read back at once, which defeats store-to-load forwarding.
+func BenchmarkHandoffLatencyInPlace(b *testing.B) { handoff(b, handoffInPlace) }
+
+// The producer and consumer APIs a hand-off benchmark uses.
+const (
+	handoffCopy    = iota // TryPush, TryPop; paced by polling Len
+	handoffPaced          // TryPush, TryPop; paced by a flag
+	handoffInPlace        // Claim and Publish, Poll; paced by a flag
+)
 
 // handoff runs the hand-off latency benchmarks: the producer waits for the
-// previous tick to be taken — by polling Len, or (paced) a flag the consumer
-// raises after its sample — then stamps and pushes the next.
-func handoff(b *testing.B, paced bool) {
+// previous tick to be taken — by polling Len, or a flag the consumer raises
+// after its sample — then stamps and pushes the next.
+func handoff(b *testing.B, mode int) {
 	r := mustNew[Tick](b, 1024, BusySpin{})
 	base := time.Now()
 	samples := make([]int64, latencySamplesMax)
@@ -232,28 +249,49 @@ func handoff(b *testing.B, paced bool) {
 		defer close(done)
 		<-ready
 		for i := 0; i < total; i++ {
-			if paced {
-				for taken.n.Load() != int64(i) {
-				}
-			} else {
+			if mode == handoffCopy {
 				for r.Len() != 0 {
 				}
+			} else {
+				for taken.n.Load() != int64(i) {
+				}
+			}
+			if mode == handoffInPlace {
+				c := r.Claim(1)
+				for c.Len() == 0 {
+					c = r.Claim(1)
+				}
+				t := c.At(0)
+				*t = Tick{ExchangeNs: uint64(i)}
+				t.RecvNs = int64(time.Since(base))
+				r.Publish(1)
+				continue
 			}
 			v := Tick{ExchangeNs: uint64(i), RecvNs: int64(time.Since(base))}
 			for !r.TryPush(v) {
 			}
 		}
 	}()
+	var buf [16]Tick
 	b.ResetTimer()
 	close(ready)
 	for i := 0; i < total; {
-		v, ok := r.TryPop()
-		if !ok {
-			continue
+		var recv int64
+		if mode == handoffInPlace {
+			if r.Poll(buf[:]) == 0 {
+				continue
+			}
+			recv = buf[0].RecvNs
+		} else {
+			v, ok := r.TryPop()
+			if !ok {
+				continue
+			}
+			recv = v.RecvNs
 		}
-		samples[i%len(samples)] = int64(time.Since(base)) - v.RecvNs
+		samples[i%len(samples)] = int64(time.Since(base)) - recv
 		i++
-		if paced {
+		if mode != handoffCopy {
 			taken.n.Store(int64(i))
 		}
 	}
@@ -303,9 +341,9 @@ func BenchmarkLineTransfer(b *testing.B) {
 // BenchmarkPingPong bounces one tick between two cores over a pair of
 // rings. Half the round trip is a one-way hand-off with no clock in the
 // path; one op is one round trip. oneway-p50-ns and oneway-p99-ns are half
-// the round trip's percentiles: the hand-off latency with the clock read
-// (one per round trip, clock-ns) shared by two hand-offs instead of added
-// to one, which is why they are the ring's headline hand-off figures.
+// the round trip's percentiles: the copying API's hand-off latency with the
+// clock read (one per round trip, clock-ns) shared by two hand-offs instead
+// of added to one.
 func BenchmarkPingPong(b *testing.B) {
 	ping := mustNew[Tick](b, 64, BusySpin{})
 	pong := mustNew[Tick](b, 64, BusySpin{})
