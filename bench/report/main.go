@@ -42,6 +42,8 @@ var figures = []figure{
 	{"Ring, two cores, batched copy of 256", `^BenchmarkSPSC/copy/256$`, "ticks/s", 100e6, false},
 	{"Ring hand-off between two cores, in place as the pipeline makes it (Claim/Publish → Poll), p50 (includes one clock read)", `^BenchmarkHandoffLatencyInPlace$`, "p50-ns", 100, true},
 	{"Ring hand-off between two cores, in place, p99", `^BenchmarkHandoffLatencyInPlace$`, "p99-ns", 0, true},
+	{"… the floor in the same runs, just before the samples (one cache-line transfer, one-way)", `^BenchmarkHandoffLatencyInPlace$`, "floor-before-ns", 0, true},
+	{"… the floor in the same runs, just after the samples", `^BenchmarkHandoffLatencyInPlace$`, "floor-after-ns", 0, true},
 	{"Ring hand-off between two cores, copying API (TryPush → TryPop), p50 (includes one clock read)", `^BenchmarkHandoffLatency$`, "p50-ns", 0, true},
 	{"Ring hand-off between two cores, copying API, p99", `^BenchmarkHandoffLatency$`, "p99-ns", 0, true},
 	{"Ring hand-off between two cores, copying API, half the ping-pong round trip, p50 (no clock read on the hand-off)", `^BenchmarkPingPong$`, "oneway-p50-ns", 0, true},

@@ -241,12 +241,14 @@ func handoff(b *testing.B, mode int) {
 		n atomic.Int64 // samples taken by the consumer (paced only)
 		_ [padBytes]byte
 	}
+	var before, after lineBounce
 	done := make(chan struct{})
 	ready := make(chan struct{})
 	pinOther := cputime.PinPair(b)
 	go func() {
 		pinOther() // the thread ends with the goroutine
 		defer close(done)
+		before.answer(floorRounds)
 		<-ready
 		for i := 0; i < total; i++ {
 			if mode == handoffCopy {
@@ -271,7 +273,11 @@ func handoff(b *testing.B, mode int) {
 			for !r.TryPush(v) {
 			}
 		}
+		for taken.n.Load() != int64(total) { // the consumer's last sample
+		}
+		after.answer(floorRounds)
 	}()
+	beforeNs := before.ask(floorRounds)
 	var buf [16]Tick
 	b.ResetTimer()
 	close(ready)
@@ -296,9 +302,51 @@ func handoff(b *testing.B, mode int) {
 		}
 	}
 	b.StopTimer()
+	taken.n.Store(int64(total))
+	afterNs := after.ask(floorRounds)
 	<-done
 	reportPercentiles(b, "", samples, total)
 	b.ReportMetric(clockCost(base), "clock-ns")
+	b.ReportMetric(beforeNs, "floor-before-ns")
+	b.ReportMetric(afterNs, "floor-after-ns")
+}
+
+// floorRounds is the number of round trips with which a hand-off benchmark
+// measures, on its own two threads just before and just after its samples,
+// the one-way cost of a bare cache-line transfer (floor-before-ns,
+// floor-after-ns; as BenchmarkLineTransfer). The development VM switches
+// between a fast and a slow phase, sometimes within one run; the two
+// floors say which phase the samples saw.
+const floorRounds = 100_000
+
+// lineBounce is a pair of padded lines two threads bounce a counter over.
+type lineBounce struct {
+	_    [padBytes]byte
+	ping atomic.Int64
+	_    [padBytes]byte
+	pong atomic.Int64
+	_    [padBytes]byte
+}
+
+// ask bounces the counter rounds times from this side and returns the mean
+// one-way time in nanoseconds.
+func (l *lineBounce) ask(rounds int64) float64 {
+	start := time.Now()
+	for i := int64(1); i <= rounds; i++ {
+		l.ping.Store(i)
+		for l.pong.Load() != i {
+		}
+	}
+	return float64(time.Since(start).Nanoseconds()) / float64(rounds) / 2
+}
+
+// answer is the other side of ask.
+func (l *lineBounce) answer(rounds int64) {
+	for i := int64(1); i <= rounds; i++ {
+		for l.ping.Load() != i {
+		}
+		l.pong.Store(i)
+	}
 }
 
 // BenchmarkLineTransfer is the floor under every two-core figure of this
@@ -310,32 +358,20 @@ func handoff(b *testing.B, mode int) {
 // figures are this plus the ring's own work and, for
 // BenchmarkHandoffLatency, one clock read.
 func BenchmarkLineTransfer(b *testing.B) {
-	var ping, pong struct {
-		_ [padBytes]byte
-		n atomic.Int64
-		_ [padBytes]byte
-	}
+	var l lineBounce
 	total := int64(b.N)
 	done := make(chan struct{})
 	pinOther := cputime.PinPair(b)
 	go func() {
 		pinOther() // the thread ends with the goroutine
 		defer close(done)
-		for i := int64(1); i <= total; i++ {
-			for ping.n.Load() != i {
-			}
-			pong.n.Store(i)
-		}
+		l.answer(total)
 	}()
 	b.ResetTimer()
-	for i := int64(1); i <= total; i++ {
-		ping.n.Store(i)
-		for pong.n.Load() != i {
-		}
-	}
+	oneWay := l.ask(total)
 	b.StopTimer()
 	<-done
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total)/2, "one-way-ns")
+	b.ReportMetric(oneWay, "one-way-ns")
 }
 
 // BenchmarkPingPong bounces one tick between two cores over a pair of
