@@ -126,7 +126,7 @@ func BenchmarkCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	accts := e.Accounts()
-	m := e.master
+	m := e.Master()
 	nI := len(m.Instruments)
 	byUnderlying := map[int][]instrument.ID{}
 	for _, in := range m.Instruments {

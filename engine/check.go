@@ -115,7 +115,7 @@ type posRef struct {
 // held, or st not yet shared). Every change of the positions calls it.
 func (e *Engine) reindex(st *acctState) {
 	lv := &st.live
-	m := e.master
+	m := e.Master()
 	lv.pos = lv.pos[:0]
 	lv.under = lv.under[:0]
 	for _, p := range st.acct.Positions {
@@ -174,8 +174,9 @@ func (e *Engine) rebase(st *acctState, ep *epoch.Epoch, sc *tail.Scratch) {
 	}
 	// Positions are sorted by instrument id and the snapshot lists them in
 	// the same order: walk both as a merge on the id.
-	m := e.master
+	m := e.Master()
 	pos := st.acct.Positions
+	priced := len(ep.Instruments) // instruments listed later have no P&L in ep
 	i, j := 0, 0
 	for i < len(pos) || j < len(snapI) {
 		var idx int
@@ -196,7 +197,7 @@ func (e *Engine) rebase(st *acctState, ep *epoch.Epoch, sc *tail.Scratch) {
 			j++
 		}
 		if d := cur - was; d != 0 {
-			if len(lv.legs) >= LegsMax {
+			if len(lv.legs) >= LegsMax || idx >= priced {
 				lv.overflow = true
 			} else {
 				lv.legs = append(lv.legs, tail.Leg{In: &ep.Instruments[idx], Q: d})
@@ -216,6 +217,9 @@ func (e *Engine) rebase(st *acctState, ep *epoch.Epoch, sc *tail.Scratch) {
 	clear(lv.stress)
 	for i, p := range pos {
 		idx := int(lv.pos[i].idx)
+		if idx >= priced {
+			continue // risk unknown until the next epoch: overflow is set
+		}
 		k, _ := slices.BinarySearch(lv.under, int(lv.pos[i].u))
 		q := float64(p.Qty)
 		lv.delta[k] += q * ep.Result.Greeks[idx].Delta
@@ -250,7 +254,7 @@ func (e *Engine) sync(st *acctState, ep *epoch.Epoch, sc *tail.Scratch) {
 // instruments exactly; options by a delta-gamma step from their epoch value
 // (their entry price when there is no epoch yet, so no P&L is invented).
 func (e *Engine) markValue(idx int, ep *epoch.Epoch, entry float64) float64 {
-	in := &e.master.Instruments[idx]
+	in := &e.Master().Instruments[idx]
 	return e.markValueOf(&posRef{idx: int32(idx), u: int32(in.Underlying), kind: in.Kind, mult: in.Multiplier}, ep, entry)
 }
 
@@ -261,14 +265,14 @@ func (e *Engine) markValueOf(r *posRef, ep *epoch.Epoch, entry float64) float64 
 	case instrument.Spot:
 		return spot
 	case instrument.Future:
-		if ep != nil {
+		if ep != nil && int(r.idx) < len(ep.Instruments) {
 			return spot * ep.Meta.(*snapshot).job.Instruments[r.idx].Carry
 		}
-		m := e.master
+		m := e.Master()
 		return spot * math.Exp((m.Rate-m.Underlyings[r.u].Div)*instrument.YearsBetween(e.now(), m.Instruments[r.idx].Expiry))
 	}
-	if ep == nil {
-		return entry
+	if ep == nil || int(r.idx) >= len(ep.Instruments) {
+		return entry // no epoch prices it yet: no P&L is invented
 	}
 	meta := ep.Meta.(*snapshot)
 	g := &ep.Result.Greeks[r.idx]
@@ -344,7 +348,7 @@ func (e *Engine) close(ep *epoch.Epoch, cs *checkScratch) {
 // and concentration measures (res already includes it).
 func (e *Engine) requirement(st *acctState, ep *epoch.Epoch, res tail.Result, idx int, q float64, cs *checkScratch) margin.Requirement {
 	lv := &st.live
-	m := e.master
+	m := e.Master()
 	meas := margin.Measures{VaR: res.VaR, ES: res.ES, PD: st.acct.Credit.PD, LGD: st.acct.Credit.LGD,
 		HasPositions: len(st.acct.Positions) > 0}
 	if ep == nil {
@@ -399,7 +403,8 @@ func (e *Engine) Check(o Order) Verdict {
 	if o.Firm != "" && o.Firm != st.firm() {
 		return Verdict{Reason: margin.ReasonNotAuthorised}
 	}
-	idx, ok := e.master.Index(o.Instrument)
+	m := e.Master()
+	idx, ok := m.Index(o.Instrument)
 	if !ok {
 		return Verdict{Reason: margin.ReasonUnknownInstrument}
 	}
@@ -418,7 +423,7 @@ func (e *Engine) Check(o Order) Verdict {
 	defer st.mu.Unlock()
 	e.sync(st, ep, cs.tail)
 	var t2v t2vClaims // tick-to-verdict: the new marks this verdict uses (t2v.go)
-	e.claimTicks(&t2v, e.master.Instruments[idx].Underlying, st.live.under)
+	e.claimTicks(&t2v, m.Instruments[idx].Underlying, st.live.under)
 	eq, _, expired := e.equity(st, ep, now)
 	pre := e.requirement(st, ep, st.live.res, 0, 0, cs)
 	v := Verdict{Equity: eq, IM: pre.IM, MM: pre.MM, State: margin.StateOf(eq, pre.IM, pre.MM)}
@@ -429,6 +434,14 @@ func (e *Engine) Check(o Order) Verdict {
 		return v
 	}
 	v.Epoch = ep.ID
+	if idx >= len(ep.Instruments) {
+		// Listed (ExtendMaster) after this epoch's snapshot: the order's
+		// scenario P&L is unknown until the next epoch prices it.
+		v.Reason = margin.ReasonNoRiskEpoch
+		v.PostEquity, v.PostIM = eq, math.NaN()
+		e.verdictDone(&t2v)
+		return v
+	}
 	var post tail.Result
 	if st.live.overflow {
 		post = tail.Result{VaR: math.NaN(), ES: math.NaN()}
@@ -444,11 +457,11 @@ func (e *Engine) Check(o Order) Verdict {
 		price = mv
 	}
 	v.PostIM = postReq.IM
-	v.PostEquity = eq + q*e.master.Instruments[idx].Multiplier*(mv-price)
+	v.PostEquity = eq + q*m.Instruments[idx].Multiplier*(mv-price)
 	v.Accept, v.Reason = margin.Decide(margin.Check{
 		PreIM: pre.IM, PostIM: postReq.IM, PostEquity: v.PostEquity,
 		CreditLimit:        st.acct.Credit.Limit,
-		Stale:              e.anyStale(st, e.master.Instruments[idx].Underlying, now.UnixNano()),
+		Stale:              e.anyStale(st, m.Instruments[idx].Underlying, now.UnixNano()),
 		AttestationExpired: expired,
 	})
 	if st.live.overflow && !v.Accept {
@@ -559,7 +572,8 @@ func (e *Engine) ApplyFill(f Fill) error {
 	if st == nil {
 		return fmt.Errorf("%w: %d", ErrUnknownAccount, f.Account)
 	}
-	idx, ok := e.master.Index(f.Instrument)
+	m := e.Master()
+	idx, ok := m.Index(f.Instrument)
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrUnknownInstrument, f.Instrument)
 	}
@@ -574,7 +588,7 @@ func (e *Engine) ApplyFill(f Fill) error {
 	defer e.close(ep, cs)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if _, err := st.acct.ApplyFill(f.Instrument, q, f.Price, e.master.Instruments[idx].Multiplier); err != nil {
+	if _, err := st.acct.ApplyFill(f.Instrument, q, f.Price, m.Instruments[idx].Multiplier); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidOrder, err)
 	}
 	e.rebase(st, ep, cs.tail)

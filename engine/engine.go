@@ -98,11 +98,12 @@ var ErrConfig = errors.New("engine: invalid configuration")
 
 // Engine is the risk engine.
 type Engine struct {
-	cfg    Config
-	master *instrument.Master
-	corr   *scenario.Correlation
-	report scenario.Report
-	now    func() time.Time
+	cfg      Config
+	master   atomic.Pointer[instrument.Master] // grows by ExtendMaster; append-only
+	masterMu sync.Mutex                        // one ExtendMaster at a time
+	corr     *scenario.Correlation
+	report   scenario.Report
+	now      func() time.Time
 
 	marks   []mark
 	locates [1 << 16]atomic.Int32 // ITCH locate → underlying+1 (0: unbound)
@@ -162,7 +163,8 @@ func New(cfg Config, m *instrument.Master, set *account.Set) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: correlation: %v", ErrConfig, err)
 	}
-	e := &Engine{cfg: cfg, master: m, corr: corr, report: rep, now: cfg.Now}
+	e := &Engine{cfg: cfg, corr: corr, report: rep, now: cfg.Now}
+	e.master.Store(m)
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -198,15 +200,36 @@ func New(cfg Config, m *instrument.Master, set *account.Set) (*Engine, error) {
 // repaired, and by how much.
 func (e *Engine) CorrelationReport() scenario.Report { return e.report }
 
-// Master returns the instrument master.
-func (e *Engine) Master() *instrument.Master { return e.master }
+// Master returns the current instrument master. It is immutable; a later
+// ExtendMaster publishes a new one, in which every instrument of this one
+// keeps its index.
+func (e *Engine) Master() *instrument.Master { return e.master.Load() }
+
+// ExtendMaster adds the instruments of the extension document doc
+// (instrument.Master.Extend) to the master and returns the new master.
+// New series on the master's underlyings are listed this way during the
+// day: fills may book them at once, and the next risk epoch prices them.
+// Until then the engine does not know their scenario P&L and fails closed:
+// a check of an order in a new instrument, and of any order of an account
+// that holds one, is refused with margin.ReasonNoRiskEpoch. An invalid
+// document changes nothing and fails with instrument.ErrInvalid.
+func (e *Engine) ExtendMaster(doc []byte) (*instrument.Master, error) {
+	e.masterMu.Lock()
+	defer e.masterMu.Unlock()
+	n, err := e.master.Load().Extend(doc, e.now())
+	if err != nil {
+		return nil, err
+	}
+	e.master.Store(n)
+	return n, nil
+}
 
 // Config returns the engine's configuration.
 func (e *Engine) Config() Config { return e.cfg }
 
 func (e *Engine) checkPositions(a *account.Account) error {
 	for _, p := range a.Positions {
-		if _, ok := e.master.Index(p.Instrument); !ok {
+		if _, ok := e.Master().Index(p.Instrument); !ok {
 			return fmt.Errorf("%w: account %d holds instrument %d, not in the master", ErrConfig, a.ID, p.Instrument)
 		}
 	}
@@ -269,7 +292,7 @@ func (e *Engine) VolDocument(u int, s *vol.Surface) ([]byte, error) {
 	if u < 0 || u >= len(e.vols) || s == nil {
 		return nil, fmt.Errorf("%w: underlying %d", ErrConfig, u)
 	}
-	return vol.Encode(e.master.Underlyings[u].Symbol, s)
+	return vol.Encode(e.Master().Underlyings[u].Symbol, s)
 }
 
 // ExportVols returns, in underlying order, the document (VolDocument) of
@@ -298,7 +321,7 @@ func (e *Engine) ImportVol(doc []byte) error {
 	if err != nil {
 		return err
 	}
-	u, ok := e.master.UnderlyingIndex(sym)
+	u, ok := e.Master().UnderlyingIndex(sym)
 	if !ok {
 		return fmt.Errorf("%w: surface for unknown underlying %q", ErrConfig, sym)
 	}
@@ -308,7 +331,7 @@ func (e *Engine) ImportVol(doc []byte) error {
 // BindLocate maps an ITCH stock locate to the underlying whose ITCH symbol is
 // sym (trailing spaces ignored). It reports whether sym is an underlying.
 func (e *Engine) BindLocate(locate uint16, sym string) bool {
-	u, ok := e.master.ByITCH(sym)
+	u, ok := e.Master().ByITCH(sym)
 	if !ok {
 		return false
 	}

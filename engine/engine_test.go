@@ -249,7 +249,7 @@ func TestCheckMatchesFill(t *testing.T) {
 }
 
 func (f *fixture) markValue(t testing.TB, id instrument.ID) float64 {
-	idx, ok := f.e.master.Index(id)
+	idx, ok := f.e.Master().Index(id)
 	if !ok {
 		t.Fatalf("instrument %d", id)
 	}
@@ -503,7 +503,7 @@ func TestIncrementalAgainstMaterialised(t *testing.T) {
 	ep := f.e.Epochs().Acquire()
 	defer ep.Release()
 	row := ep.Meta.(*snapshot).acctIndex[1002]
-	idx, _ := f.e.master.Index(3)
+	idx, _ := f.e.Master().Index(3)
 	l := append([]float64(nil), ep.AccountLoss(row)...)
 	kernel.AddScaled(l, -7, ep.InstrumentLoss(idx))
 	want := tail.Compute(l, ep.Spec, tail.NewScratch(len(l)))
@@ -604,7 +604,7 @@ func TestSelectableModels(t *testing.T) {
 		t.Fatalf("combined: %d scenarios", ep.Scenarios)
 	}
 	if _, err := New(Config{Margin: margin.DefaultConfig(), Backend: &kernel.Reference{}, HorizonDays: 2, Stress: scenario.DefaultStressConfig()},
-		full.e.master, &account.Set{}); !errors.Is(err, ErrConfig) {
+		full.e.Master(), &account.Set{}); !errors.Is(err, ErrConfig) {
 		t.Fatalf("no scenarios at all: %v", err)
 	}
 }

@@ -43,7 +43,7 @@ func (s *snapshot) positionsOf(a int) ([]uint32, []float64) {
 // snapshot builds the risk job of the next epoch from the current marks,
 // smiles and positions.
 func (e *Engine) snapshot(seed uint64) (*accel.RiskJob, *snapshot, error) {
-	m := e.master
+	m := e.Master()
 	now := e.now()
 	nU := len(m.Underlyings)
 	h := e.cfg.HorizonDays / 252
@@ -137,7 +137,13 @@ func (e *Engine) snapshot(seed uint64) (*accel.RiskJob, *snapshot, error) {
 	for a, stt := range order {
 		stt.mu.Lock()
 		for _, p := range stt.acct.Positions {
-			i, _ := m.Index(p.Instrument)
+			i, ok := m.Index(p.Instrument)
+			if !ok {
+				// Listed (ExtendMaster) and booked after m was read: this
+				// epoch does not price it, and the account's checks fail
+				// closed until the next one (rebase).
+				continue
+			}
 			pos.Instrument = append(pos.Instrument, uint32(i))
 			pos.Qty = append(pos.Qty, float64(p.Qty))
 		}

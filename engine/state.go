@@ -71,7 +71,7 @@ func (e *Engine) ImportState(states []AccountState) error {
 			return fmt.Errorf("account %d: %w", s.ID, err)
 		}
 		for j, p := range s.Positions {
-			if _, ok := e.master.Index(p.Instrument); !ok {
+			if _, ok := e.Master().Index(p.Instrument); !ok {
 				return fmt.Errorf("%w: account %d holds %d", ErrUnknownInstrument, s.ID, p.Instrument)
 			}
 			if p.Qty == 0 || p.Qty > account.QtyMax || p.Qty < -account.QtyMax ||

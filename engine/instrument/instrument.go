@@ -39,6 +39,16 @@
 // any subset of the underlyings; pairs it does not name are uncorrelated.
 //
 // Time to expiry is ACT/365 from the valuation instant ([YearsBetween]).
+//
+// # Listing instruments during the day
+//
+// New series on the master's underlyings are added with an extension
+// document, {"version": 1, "instruments": [...]}, whose entries have the
+// form above ([Master.Extend]). A master is immutable: Extend returns a new
+// one in which every existing instrument keeps its index, so risk data
+// indexed by instrument (a risk epoch) stays valid. New underlyings need a
+// new master (a restart): they change the scenario dimension and the
+// correlation matrix.
 package instrument
 
 import (
@@ -324,48 +334,126 @@ func Parse(data []byte, now time.Time) (*Master, error) {
 		return nil, fmt.Errorf("%w: correlation: %v", ErrInvalid, err)
 	}
 	m.Correlation = corr
-	symbols := make(map[string]bool, len(fm.Instruments))
-	for i, fi := range fm.Instruments {
+	if err := m.addInstruments(fm.Instruments, now); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// addInstruments parses fis and appends them to m, whose instruments are
+// already valid: ids and symbols must be new to m and to each other, and a
+// Black-76 option's future may be in m or earlier in fis. On error m may
+// hold some of fis; callers work on a master nobody else sees yet.
+func (m *Master) addInstruments(fis []fileInstrument, now time.Time) error {
+	base := len(m.Instruments)
+	symbols := make(map[string]bool, len(m.Instruments)+len(fis))
+	for i := range m.Instruments {
+		symbols[m.Instruments[i].Symbol] = true
+	}
+	for i, fi := range fis {
 		in, err := m.parseInstrument(fi, now)
 		if err != nil {
-			return nil, fmt.Errorf("%w: instruments[%d] (id %d): %v", ErrInvalid, i, fi.ID, err)
+			return fmt.Errorf("%w: instruments[%d] (id %d): %v", ErrInvalid, i, fi.ID, err)
 		}
 		if _, dup := m.byID[in.ID]; dup {
-			return nil, fmt.Errorf("%w: instruments[%d]: duplicate id %d", ErrInvalid, i, in.ID)
+			return fmt.Errorf("%w: instruments[%d]: duplicate id %d", ErrInvalid, i, in.ID)
 		}
 		if symbols[in.Symbol] {
-			return nil, fmt.Errorf("%w: instruments[%d]: duplicate symbol %q", ErrInvalid, i, in.Symbol)
+			return fmt.Errorf("%w: instruments[%d]: duplicate symbol %q", ErrInvalid, i, in.Symbol)
 		}
 		symbols[in.Symbol] = true
-		m.byID[in.ID] = i
+		m.byID[in.ID] = base + i
 		m.Instruments = append(m.Instruments, in)
 	}
 	// Black-76 options name their future by id; resolve now that every
 	// instrument is known.
-	for i := range m.Instruments {
-		in := &m.Instruments[i]
+	for i := range fis {
+		in := &m.Instruments[base+i]
 		if in.Model != Black76 {
 			continue
 		}
-		fid := ID(fm.Instruments[i].Future)
+		fid := ID(fis[i].Future)
 		j, ok := m.byID[fid]
 		if !ok {
-			return nil, fmt.Errorf("%w: instruments[%d] (id %d): future %d not in the master", ErrInvalid, i, in.ID, fid)
+			return fmt.Errorf("%w: instruments[%d] (id %d): future %d not in the master", ErrInvalid, i, in.ID, fid)
 		}
 		f := &m.Instruments[j]
 		if f.Kind != Future {
-			return nil, fmt.Errorf("%w: instruments[%d] (id %d): instrument %d is a %s, not a future", ErrInvalid, i, in.ID, fid, f.Kind)
+			return fmt.Errorf("%w: instruments[%d] (id %d): instrument %d is a %s, not a future", ErrInvalid, i, in.ID, fid, f.Kind)
 		}
 		if f.Underlying != in.Underlying {
-			return nil, fmt.Errorf("%w: instruments[%d] (id %d): future %d is on %s, the option on %s", ErrInvalid, i, in.ID, fid,
+			return fmt.Errorf("%w: instruments[%d] (id %d): future %d is on %s, the option on %s", ErrInvalid, i, in.ID, fid,
 				m.Underlyings[f.Underlying].Symbol, m.Underlyings[in.Underlying].Symbol)
 		}
 		if f.Expiry.Before(in.Expiry) {
-			return nil, fmt.Errorf("%w: instruments[%d] (id %d): future %d expires before the option", ErrInvalid, i, in.ID, fid)
+			return fmt.Errorf("%w: instruments[%d] (id %d): future %d expires before the option", ErrInvalid, i, in.ID, fid)
 		}
 		in.Future = j
 	}
-	return m, nil
+	return nil
+}
+
+// ExtensionInstrumentsMax bounds the instruments one Extend adds.
+const ExtensionInstrumentsMax = 1 << 16
+
+// ExtensionBytesMax bounds an extension document.
+const ExtensionBytesMax = 16 << 20
+
+// fileExtension is the JSON shape of an extension document.
+type fileExtension struct {
+	Version     int              `json:"version"`
+	Instruments []fileInstrument `json:"instruments"`
+}
+
+// Extend returns a new master: m's rate, underlyings and correlation, m's
+// instruments, then the instruments of the extension document data,
+// {"version":1,"instruments":[…]}, each in the master file's instrument
+// form (new series listed during the day: options, futures or spot on the
+// master's underlyings). Every instrument keeps its index, so data indexed
+// by the instruments of m (a risk epoch) stays valid for the new master.
+// An id or symbol already in m, an unknown underlying, or any invalid
+// instrument fails the whole extension with ErrInvalid; m is never
+// modified, and readers may keep using it. now is the valuation instant,
+// as for Parse.
+func (m *Master) Extend(data []byte, now time.Time) (*Master, error) {
+	if len(data) > ExtensionBytesMax {
+		return nil, fmt.Errorf("%w: extension of %d bytes, over the %d-byte bound", ErrInvalid, len(data), ExtensionBytesMax)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var fe fileExtension
+	if err := dec.Decode(&fe); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after the extension object", ErrInvalid)
+	}
+	if fe.Version != 1 {
+		return nil, fmt.Errorf("%w: version %d (want 1)", ErrInvalid, fe.Version)
+	}
+	if len(fe.Instruments) == 0 || len(fe.Instruments) > ExtensionInstrumentsMax {
+		return nil, fmt.Errorf("%w: %d instruments to add (want 1..%d)", ErrInvalid, len(fe.Instruments), ExtensionInstrumentsMax)
+	}
+	if len(m.Instruments)+len(fe.Instruments) > InstrumentsMax {
+		return nil, fmt.Errorf("%w: %d + %d instruments, over the %d bound", ErrInvalid, len(m.Instruments), len(fe.Instruments), InstrumentsMax)
+	}
+	n := &Master{
+		Rate:        m.Rate,
+		Underlyings: m.Underlyings,
+		Correlation: m.Correlation,
+		Instruments: make([]Instrument, len(m.Instruments), len(m.Instruments)+len(fe.Instruments)),
+		byID:        make(map[ID]int, len(m.Instruments)+len(fe.Instruments)),
+		byITCH:      m.byITCH,
+		bySymbol:    m.bySymbol,
+	}
+	copy(n.Instruments, m.Instruments)
+	for id, i := range m.byID {
+		n.byID[id] = i
+	}
+	if err := n.addInstruments(fe.Instruments, now); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 func parseUnderlying(fu fileUnderlying) (Underlying, error) {
