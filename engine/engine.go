@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,7 +101,8 @@ var ErrConfig = errors.New("engine: invalid configuration")
 type Engine struct {
 	cfg      Config
 	master   atomic.Pointer[instrument.Master] // grows by ExtendMaster; append-only
-	masterMu sync.Mutex                        // one ExtendMaster at a time
+	masterMu sync.Mutex                        // one ExtendMaster at a time; guards listings
+	listings [][]byte                          // the extension documents applied, in order
 	corr     *scenario.Correlation
 	report   scenario.Report
 	now      func() time.Time
@@ -216,12 +218,55 @@ func (e *Engine) Master() *instrument.Master { return e.master.Load() }
 func (e *Engine) ExtendMaster(doc []byte) (*instrument.Master, error) {
 	e.masterMu.Lock()
 	defer e.masterMu.Unlock()
+	return e.extendLocked(doc)
+}
+
+// ValidateListing reports whether ExtendMaster would accept doc now (nil)
+// or why not, without changing anything.
+func (e *Engine) ValidateListing(doc []byte) error {
+	_, err := e.Master().Extend(doc, e.now())
+	return err
+}
+
+// extendLocked is ExtendMaster with masterMu held.
+func (e *Engine) extendLocked(doc []byte) (*instrument.Master, error) {
 	n, err := e.master.Load().Extend(doc, e.now())
 	if err != nil {
 		return nil, err
 	}
 	e.master.Store(n)
+	e.listings = append(e.listings, bytes.Clone(doc))
 	return n, nil
+}
+
+// RestoreListing applies an extension document that was accepted before a
+// restart (from the durable state), and reports whether it added anything:
+// a listing the master already holds with the same definitions (the master
+// file has since taken it in) is kept in Listings but adds nothing. A
+// document the master can neither take nor already holds is an error.
+func (e *Engine) RestoreListing(doc []byte) (added bool, err error) {
+	e.masterMu.Lock()
+	defer e.masterMu.Unlock()
+	covered, err := e.master.Load().Covers(doc, e.now())
+	switch {
+	case err != nil:
+		return false, err
+	case covered:
+		e.listings = append(e.listings, bytes.Clone(doc))
+		return false, nil
+	}
+	if _, err := e.extendLocked(doc); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Listings returns the extension documents applied since start-up (and
+// restored), in order, for snapshots of the durable state.
+func (e *Engine) Listings() [][]byte {
+	e.masterMu.Lock()
+	defer e.masterMu.Unlock()
+	return slices.Clone(e.listings)
 }
 
 // Config returns the engine's configuration.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -182,5 +183,38 @@ func TestExtendMasterConcurrent(t *testing.T) {
 	wg.Wait()
 	if v := f.e.Check(Order{Account: 1001, Instrument: 100, Side: Sell, Qty: 1}); v.Reason == margin.ReasonUnknownInstrument {
 		t.Fatalf("listed instrument unknown after the epoch: %+v", v)
+	}
+}
+
+// TestRestoreListing: a listing restored after a restart extends the master
+// like the original, or adds nothing when the master already holds it; both
+// are kept for the next snapshot, and a conflicting one is refused.
+func TestRestoreListing(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := f.e.ExtendMaster([]byte(listing)); err != nil {
+		t.Fatal(err)
+	}
+	if l := f.e.Listings(); len(l) != 1 || string(l[0]) != listing {
+		t.Fatalf("listings %q", l)
+	}
+
+	g := newFixture(t, nil)
+	added, err := g.e.RestoreListing([]byte(listing))
+	if err != nil || !added || len(g.e.Master().Instruments) != 9 {
+		t.Fatalf("restore on the old master: %v, %v, %d instruments", added, err, len(g.e.Master().Instruments))
+	}
+	// Again (the master now holds it): nothing added, still kept.
+	added, err = g.e.RestoreListing([]byte(listing))
+	if err != nil || added || len(g.e.Master().Instruments) != 9 || len(g.e.Listings()) != 2 {
+		t.Fatalf("restore of a listing the master holds: %v, %v, %d instruments, %d listings", added, err,
+			len(g.e.Master().Instruments), len(g.e.Listings()))
+	}
+	// Same id, another definition: refused, nothing changes.
+	clash := strings.Replace(listing, `"strike":110`, `"strike":115`, 1)
+	if _, err := g.e.RestoreListing([]byte(clash)); !errors.Is(err, instrument.ErrInvalid) {
+		t.Fatalf("conflicting listing: %v", err)
+	}
+	if len(g.e.Master().Instruments) != 9 || len(g.e.Listings()) != 2 {
+		t.Fatal("a refused listing changed the engine")
 	}
 }

@@ -256,7 +256,8 @@ func (a *appliance) open(demo bool, backend accel.Backend) (err error) {
 	}
 	log.Info("durable state restored", "dir", jdir, "snapshot", ri.HasSnapshot, "snapshot_seq", ri.SnapshotSeq,
 		"accounts", ri.Accounts, "fills", ri.Fills, "collateral_changes", ri.Collaterals,
-		"attestations", ri.Attestations, "vol_surfaces", ri.Vols+ri.VolRecords, "refused", ri.Refused, "last_seq", a.j.LastSeq(),
+		"attestations", ri.Attestations, "vol_surfaces", ri.Vols+ri.VolRecords,
+		"listings", ri.Listings+ri.ListingRecords, "refused", ri.Refused, "last_seq", a.j.LastSeq(),
 		"truncated_bytes", rec.TruncatedBytes, "took", time.Since(t0).Round(time.Microsecond))
 
 	tokens := cfg.tokens

@@ -350,10 +350,17 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) int {
 		}
 		return routeAttestations
 	case "/v1/instruments":
-		if s.allowed(ctx, fasthttp.MethodGet) {
+		switch string(ctx.Method()) {
+		case fasthttp.MethodGet:
 			if _, ok := s.authorise(ctx, roleAdmin, roleOps, roleFirm); ok {
 				s.instruments(ctx)
 			}
+		case fasthttp.MethodPost:
+			if _, ok := s.authorise(ctx, roleAdmin); ok {
+				s.listInstruments(ctx)
+			}
+		default:
+			s.methodNotAllowed(ctx, "GET, POST")
 		}
 		return routeInstruments
 	case "/v1/epochs/latest":
@@ -694,16 +701,20 @@ func (s *Server) instruments(ctx *fasthttp.RequestCtx) {
 	all := s.svc.Instruments()
 	out := instrumentsBody{Instruments: make([]instrumentBody, len(all))}
 	for i := range all {
-		in := &all[i]
-		b := instrumentBody{ID: in.ID, Symbol: in.Symbol, Kind: in.Kind, Model: in.Model,
-			Underlying: in.Underlying, Strike: verdict.WireMoney(in.Strike), Multiplier: in.Multiplier}
-		if !in.Expiry.IsZero() {
-			t := in.Expiry.UTC()
-			b.Expiry = &t
-		}
-		out.Instruments[i] = b
+		out.Instruments[i] = instrumentBodyOf(&all[i])
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+// instrumentBodyOf is in's JSON form (strike in wire money).
+func instrumentBodyOf(in *InstrumentInfo) instrumentBody {
+	b := instrumentBody{ID: in.ID, Symbol: in.Symbol, Kind: in.Kind, Model: in.Model,
+		Underlying: in.Underlying, Strike: verdict.WireMoney(in.Strike), Multiplier: in.Multiplier}
+	if !in.Expiry.IsZero() {
+		t := in.Expiry.UTC()
+		b.Expiry = &t
+	}
+	return b
 }
 
 func (s *Server) epochLatest(ctx *fasthttp.RequestCtx) {

@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
+	"github.com/ballast-risk/ballast/engine/instrument"
 	"github.com/ballast-risk/ballast/engine/sbe"
 	"github.com/ballast-risk/ballast/engine/verdict"
 	"github.com/ballast-risk/ballast/engine/vol"
@@ -63,7 +65,8 @@ type Service interface {
 	// Attest verifies and applies a signed attestation, returning once it
 	// is durable; a refusal is an *attest.Rejection.
 	Attest(ctx context.Context, s attest.Signed) (attest.Statement, error)
-	// Instruments lists the instrument master.
+	// Instruments lists the instrument master (with the instruments
+	// listed at run time).
 	Instruments() []InstrumentInfo
 	// LatestEpoch returns the current epoch, false when there is none yet.
 	LatestEpoch() (EpochInfo, bool)
@@ -77,8 +80,8 @@ type Service interface {
 type EngineService struct {
 	eng      *engine.Engine
 	fills    *verdict.EngineService
-	insts    []InstrumentInfo
-	baseVols []*vol.Surface // the master's surfaces, by underlying (SetVol)
+	insts    atomic.Pointer[instrumentList] // of the engine's latest master seen
+	baseVols []*vol.Surface                 // the master's surfaces, by underlying (SetVol)
 }
 
 // ErrConfig reports an invalid Config or constructor argument.
@@ -90,8 +93,21 @@ func NewEngineService(eng *engine.Engine, fills *verdict.EngineService) (*Engine
 		return nil, fmt.Errorf("%w: nil engine or fill service", ErrConfig)
 	}
 	m := eng.Master()
-	insts := make([]InstrumentInfo, len(m.Instruments))
-	for i, in := range m.Instruments {
+	s := &EngineService{eng: eng, fills: fills, baseVols: baseSurfaces(m)}
+	s.insts.Store(&instrumentList{m: m, infos: instrumentInfos(m, 0)})
+	return s, nil
+}
+
+// instrumentList is the instrument listing of one master.
+type instrumentList struct {
+	m     *instrument.Master
+	infos []InstrumentInfo
+}
+
+// instrumentInfos describes m's instruments from index from on.
+func instrumentInfos(m *instrument.Master, from int) []InstrumentInfo {
+	insts := make([]InstrumentInfo, 0, len(m.Instruments)-from)
+	for _, in := range m.Instruments[from:] {
 		ii := InstrumentInfo{ID: uint32(in.ID), Symbol: in.Symbol, Kind: in.Kind.String(),
 			Strike: in.Strike, Expiry: in.Expiry, Multiplier: in.Multiplier}
 		if in.Kind.IsOption() {
@@ -100,9 +116,9 @@ func NewEngineService(eng *engine.Engine, fills *verdict.EngineService) (*Engine
 		if in.Underlying >= 0 && in.Underlying < len(m.Underlyings) {
 			ii.Underlying = m.Underlyings[in.Underlying].Symbol
 		}
-		insts[i] = ii
+		insts = append(insts, ii)
 	}
-	return &EngineService{eng: eng, fills: fills, insts: insts, baseVols: baseSurfaces(m)}, nil
+	return insts
 }
 
 // Accounts implements Service.
@@ -132,8 +148,29 @@ func (s *EngineService) Attest(ctx context.Context, sg attest.Signed) (attest.St
 	return s.fills.Attest(ctx, sg)
 }
 
-// Instruments implements Service.
-func (s *EngineService) Instruments() []InstrumentInfo { return s.insts }
+// Instruments implements Service: the engine's current master, including
+// the instruments listed at run time.
+func (s *EngineService) Instruments() []InstrumentInfo {
+	l := s.insts.Load()
+	if m := s.eng.Master(); m != l.m {
+		// Listed since: describe the new instruments only (indices are
+		// stable, the master only grows).
+		infos := append(l.infos[:len(l.infos):len(l.infos)], instrumentInfos(m, len(l.infos))...)
+		l = &instrumentList{m: m, infos: infos}
+		s.insts.Store(l)
+	}
+	return l.infos
+}
+
+// ListInstruments implements InstrumentLister: the extension document is
+// journalled and then applied (verdict.EngineService.ListInstruments).
+func (s *EngineService) ListInstruments(ctx context.Context, doc []byte) ([]InstrumentInfo, error) {
+	m, from, err := s.fills.ListInstruments(ctx, doc)
+	if err != nil {
+		return nil, err
+	}
+	return instrumentInfos(m, from), nil
+}
 
 // LatestEpoch implements Service.
 func (s *EngineService) LatestEpoch() (EpochInfo, bool) {

@@ -158,3 +158,36 @@ func FuzzExtendMaster(f *testing.F) {
 		}
 	})
 }
+
+// TestCovers: a listing is covered by a master that already holds the same
+// instruments (a master file that has taken it in), and only then.
+func TestCovers(t *testing.T) {
+	full, err := Parse(encode(t, baseDoc()), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, doc := splitDoc(t, 2) // the listing holds ids 3, 4 (Black-76 on 2), 5
+	for _, c := range []struct {
+		name string
+		m    *Master
+		want bool
+	}{{"the whole master", full, true}, {"the master it extends", base, false}} {
+		got, err := c.m.Covers(doc, testNow)
+		if err != nil || got != c.want {
+			t.Fatalf("%s: Covers = %v, %v; want %v", c.name, got, err, c.want)
+		}
+	}
+	// Same ids, another definition: not covered.
+	fm := baseDoc()
+	fm.Instruments[3].Strike = 181
+	other, err := Parse(encode(t, fm), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := other.Covers(doc, testNow); err != nil || got {
+		t.Fatalf("a master with another strike covers the listing: %v, %v", got, err)
+	}
+	if _, err := full.Covers([]byte(`{"version":3}`), testNow); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Covers of a bad document: %v", err)
+	}
+}

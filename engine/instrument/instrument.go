@@ -393,6 +393,60 @@ func (m *Master) addInstruments(fis []fileInstrument, now time.Time) error {
 	return nil
 }
 
+// Covers reports whether every instrument of the extension document data
+// is already in m with the same definition (id, symbol, kind, model,
+// underlying, strike, expiry, multiplier and, for Black-76, future): a
+// listing that a master file has since taken in. A document that is not a
+// valid extension is an error wrapping ErrInvalid, as for Extend.
+func (m *Master) Covers(data []byte, now time.Time) (bool, error) {
+	fe, err := parseExtension(data)
+	if err != nil {
+		return false, err
+	}
+	for i, fi := range fe.Instruments {
+		in, err := m.parseInstrument(fi, now)
+		if err != nil {
+			return false, fmt.Errorf("%w: instruments[%d] (id %d): %v", ErrInvalid, i, fi.ID, err)
+		}
+		j, ok := m.byID[in.ID]
+		if !ok {
+			return false, nil
+		}
+		have := m.Instruments[j]
+		if have.Symbol != in.Symbol || have.Kind != in.Kind || have.Model != in.Model || have.Underlying != in.Underlying ||
+			have.Strike != in.Strike || !have.Expiry.Equal(in.Expiry) || have.Multiplier != in.Multiplier {
+			return false, nil
+		}
+		if have.Model == Black76 && uint64(m.Instruments[have.Future].ID) != fi.Future {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// parseExtension decodes and checks the shape of an extension document.
+func parseExtension(data []byte) (*fileExtension, error) {
+	if len(data) > ExtensionBytesMax {
+		return nil, fmt.Errorf("%w: extension of %d bytes, over the %d-byte bound", ErrInvalid, len(data), ExtensionBytesMax)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var fe fileExtension
+	if err := dec.Decode(&fe); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after the extension object", ErrInvalid)
+	}
+	if fe.Version != 1 {
+		return nil, fmt.Errorf("%w: version %d (want 1)", ErrInvalid, fe.Version)
+	}
+	if len(fe.Instruments) == 0 || len(fe.Instruments) > ExtensionInstrumentsMax {
+		return nil, fmt.Errorf("%w: %d instruments to add (want 1..%d)", ErrInvalid, len(fe.Instruments), ExtensionInstrumentsMax)
+	}
+	return &fe, nil
+}
+
 // ExtensionInstrumentsMax bounds the instruments one Extend adds.
 const ExtensionInstrumentsMax = 1 << 16
 
@@ -416,23 +470,9 @@ type fileExtension struct {
 // modified, and readers may keep using it. now is the valuation instant,
 // as for Parse.
 func (m *Master) Extend(data []byte, now time.Time) (*Master, error) {
-	if len(data) > ExtensionBytesMax {
-		return nil, fmt.Errorf("%w: extension of %d bytes, over the %d-byte bound", ErrInvalid, len(data), ExtensionBytesMax)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var fe fileExtension
-	if err := dec.Decode(&fe); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the extension object", ErrInvalid)
-	}
-	if fe.Version != 1 {
-		return nil, fmt.Errorf("%w: version %d (want 1)", ErrInvalid, fe.Version)
-	}
-	if len(fe.Instruments) == 0 || len(fe.Instruments) > ExtensionInstrumentsMax {
-		return nil, fmt.Errorf("%w: %d instruments to add (want 1..%d)", ErrInvalid, len(fe.Instruments), ExtensionInstrumentsMax)
+	fe, err := parseExtension(data)
+	if err != nil {
+		return nil, err
 	}
 	if len(m.Instruments)+len(fe.Instruments) > InstrumentsMax {
 		return nil, fmt.Errorf("%w: %d + %d instruments, over the %d bound", ErrInvalid, len(m.Instruments), len(fe.Instruments), InstrumentsMax)

@@ -13,6 +13,7 @@ import (
 	"github.com/ballast-risk/ballast/engine"
 	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/attest"
+	"github.com/ballast-risk/ballast/engine/instrument"
 	"github.com/ballast-risk/ballast/engine/sbe"
 	"github.com/ballast-risk/ballast/engine/vol"
 )
@@ -38,6 +39,9 @@ import (
 //	template 3, volatility surface, block n ≤ VolRecordBytesMax-8: the
 //	  surface an operator set at run time, as an engine/vol document
 //	  naming the underlying by its master symbol
+//	template 4, listing, block n ≤ ListingRecordBytesMax-8: instruments
+//	  listed at run time, as the instrument master extension document
+//	  that was accepted (instrument.Master.Extend)
 
 // Journal record schema.
 const (
@@ -52,6 +56,10 @@ const (
 	// VolRecordBytesMax bounds a volatility surface record (a 64-slice
 	// surface takes about 9 KB).
 	VolRecordBytesMax = 32 << 10
+	// ListingRecordBytesMax bounds a listing record, and so one listing
+	// document: about 400 instruments (the journal's default record bound
+	// is 64 KiB; list more in several documents).
+	ListingRecordBytesMax = 60 << 10
 	// SnapshotFormat names the snapshot's JSON format.
 	SnapshotFormat = "ballast-state/1"
 )
@@ -60,6 +68,7 @@ const (
 	templateCollateral  = 1
 	templateAttestation = 2
 	templateVol         = 3
+	templateListing     = 4
 )
 
 // Errors of the durable state.
@@ -115,6 +124,7 @@ type record struct {
 	amount float64
 	stmt   attest.Statement
 	vol    []byte // templateVol: the surface document
+	doc    []byte // templateListing: the extension document
 }
 
 func decodeRecord(rec []byte) (record, error) {
@@ -150,6 +160,11 @@ func decodeRecord(rec []byte) (record, error) {
 			return record{}, fmt.Errorf("%w: empty volatility record", ErrRecord)
 		}
 		return record{kind: templateVol, vol: body}, nil
+	case templateListing:
+		if len(body) == 0 {
+			return record{}, fmt.Errorf("%w: empty listing record", ErrRecord)
+		}
+		return record{kind: templateListing, doc: body}, nil
 	}
 	return record{}, fmt.Errorf("%w: template %d", ErrRecord, tmpl)
 }
@@ -234,6 +249,49 @@ func (s *EngineService) SetVol(ctx context.Context, u int, sur *vol.Surface) err
 	return s.eng.SetVol(u, sur)
 }
 
+// EncodeListingRecord appends a listing record of doc (an instrument
+// master extension document) to dst.
+func EncodeListingRecord(dst, doc []byte) ([]byte, error) {
+	if len(doc) == 0 || sbe.HeaderBytes+len(doc) > ListingRecordBytesMax {
+		return dst, fmt.Errorf("%w: listing record of %d bytes (at most %d: list fewer instruments at a time)",
+			ErrRecordSize, sbe.HeaderBytes+len(doc), ListingRecordBytesMax)
+	}
+	var h [sbe.HeaderBytes]byte
+	putHeader(h[:], len(doc), templateListing)
+	return append(append(dst, h[:]...), doc...), nil
+}
+
+// ErrRecordSize reports a change too large for one journal record.
+var ErrRecordSize = errors.New("verdict: change too large for one journal record")
+
+// ListInstruments journals the extension document doc and then lists its
+// instruments (engine.Engine.ExtendMaster); they outlive a restart like
+// every other acknowledged change. An invalid document (an error wrapping
+// instrument.ErrInvalid) or one over ListingRecordBytesMax (ErrRecordSize)
+// is refused before anything is written; a journal failure is
+// ErrDurability, and nothing is listed. Listings are serialised, so a
+// document validated here is the one applied. It returns the new master and
+// the index in it of the first instrument listed.
+func (s *EngineService) ListInstruments(ctx context.Context, doc []byte) (*instrument.Master, int, error) {
+	s.listMu.Lock()
+	defer s.listMu.Unlock()
+	if err := s.eng.ValidateListing(doc); err != nil {
+		return nil, 0, err
+	}
+	rec, err := EncodeListingRecord(nil, doc)
+	if err != nil {
+		return nil, 0, err
+	}
+	from := len(s.eng.Master().Instruments)
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	if _, err := s.journal.Append(ctx, rec); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrDurability, err)
+	}
+	m, err := s.eng.ExtendMaster(doc)
+	return m, from, err
+}
+
 // snapshotDoc is a snapshot's content.
 type snapshotDoc struct {
 	Format   string                `json:"format"`
@@ -247,6 +305,10 @@ type snapshotDoc struct {
 	// document each (absent from snapshots written before they were
 	// kept).
 	Vols []json.RawMessage `json:"vols,omitempty"`
+	// Listings are the instrument master extension documents applied at
+	// run time, in order; a restore lists them before it loads the
+	// accounts, which may hold their instruments.
+	Listings []json.RawMessage `json:"listings,omitempty"`
 }
 
 // SnapshotInfo describes a snapshot written.
@@ -281,6 +343,9 @@ func (s *EngineService) Snapshot() (SnapshotInfo, error) {
 	}
 	for _, v := range vols {
 		doc.Vols = append(doc.Vols, v)
+	}
+	for _, l := range s.eng.Listings() {
+		doc.Listings = append(doc.Listings, l)
 	}
 	if v := s.eng.Config().Verifier; v != nil {
 		doc.Nonces = v.ExportNonces()
@@ -319,13 +384,14 @@ type RestoreInfo struct {
 	HasSnapshot bool
 	// Accounts is the number of account states the snapshot restored.
 	Accounts int
-	// Vols is the number of volatility surfaces the snapshot restored.
-	Vols int
-	// Fills, Collaterals, Attestations and VolRecords count the records
-	// replayed after the snapshot; Refused counts those the engine refused
-	// again (as it did when they were first received, e.g. a fill that
-	// would overflow a position).
-	Fills, Collaterals, Attestations, VolRecords, Refused int
+	// Vols is the number of volatility surfaces the snapshot restored,
+	// Listings the number of listing documents.
+	Vols, Listings int
+	// Fills, Collaterals, Attestations, VolRecords and ListingRecords count
+	// the records replayed after the snapshot; Refused counts those the
+	// engine refused again (as it did when they were first received, e.g.
+	// a fill that would overflow a position).
+	Fills, Collaterals, Attestations, VolRecords, ListingRecords, Refused int
 	// LastSeq is the last record replayed.
 	LastSeq uint64
 }
@@ -351,6 +417,13 @@ func (s *EngineService) Restore() (RestoreInfo, error) {
 		if doc.Format != SnapshotFormat || doc.Seq != seq {
 			return info, fmt.Errorf("%w: format %q seq %d in the snapshot of record %d", ErrSnapshot, doc.Format, doc.Seq, seq)
 		}
+		// Listings first: the accounts may hold their instruments.
+		for i, l := range doc.Listings {
+			if _, err := s.eng.RestoreListing(l); err != nil {
+				return info, fmt.Errorf("%w: listing %d: %v", ErrSnapshot, i, err)
+			}
+		}
+		info.Listings = len(doc.Listings)
 		if err := s.eng.ImportState(doc.Accounts); err != nil {
 			return info, fmt.Errorf("%w: %v", ErrSnapshot, err)
 		}
@@ -404,6 +477,15 @@ func (s *EngineService) Restore() (RestoreInfo, error) {
 					return fmt.Errorf("record %d: %w: %v", seq, ErrRecord, err)
 				}
 				info.Refused++ // an underlying the master no longer has
+			}
+		case templateListing:
+			info.ListingRecords++
+			// A listing was valid when it was acknowledged, and later
+			// fills may book its instruments: one the master can neither
+			// take nor already holds (a changed master file) stops the
+			// restore rather than drop it.
+			if _, err := s.eng.RestoreListing(r.doc); err != nil {
+				return fmt.Errorf("record %d: %w: listing: %v", seq, ErrRecord, err)
 			}
 		default:
 			info.Fills++
