@@ -38,9 +38,19 @@ type fixture struct {
 
 func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	t.Helper()
+	return newFixtureEdit(t, mod, nil)
+}
+
+// newFixtureEdit is newFixture over the test master file as edit (nil:
+// none) rewrites it.
+func newFixtureEdit(t testing.TB, mod func(*Config), edit func([]byte) []byte) *fixture {
+	t.Helper()
 	data, err := os.ReadFile("testdata/master.json")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		data = edit(data)
 	}
 	m, err := instrument.Parse(data, asOf)
 	if err != nil {

@@ -4,12 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/ballast-risk/ballast/engine/account"
 	"github.com/ballast-risk/ballast/engine/instrument"
 	"github.com/ballast-risk/ballast/engine/margin"
 )
@@ -73,7 +71,7 @@ func TestExtendMaster(t *testing.T) {
 	// The next epoch prices the new instruments: the verdicts are those of
 	// an engine built over the whole master that booked the same fill.
 	f.epoch(t)
-	g := newFixtureMaster(t, func(data []byte) []byte {
+	g := newFixtureEdit(t, nil, func(data []byte) []byte {
 		// The same instruments at the end of the master file.
 		var doc, ext map[string]any
 		if json.Unmarshal(data, &doc) != nil || json.Unmarshal([]byte(listing), &ext) != nil {
@@ -111,36 +109,6 @@ func TestExtendMaster(t *testing.T) {
 	if n := len(f.e.Master().Instruments); n != 9 {
 		t.Fatalf("a refused listing left %d instruments", n)
 	}
-}
-
-// newFixtureMaster is newFixture over the fixture's master file as edit
-// rewrites it.
-func newFixtureMaster(t *testing.T, edit func([]byte) []byte) *fixture {
-	t.Helper()
-	data, err := os.ReadFile("testdata/master.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := instrument.Parse(edit(data), asOf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFixture(t, nil)
-	adata, err := os.ReadFile("testdata/accounts.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := account.Parse(adata, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(f.e.cfg, m, set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.MarkAllFresh()
-	f.e = e
-	return f
 }
 
 // TestExtendMasterConcurrent: checks, fills and epochs run while the master

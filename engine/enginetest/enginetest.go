@@ -6,9 +6,11 @@
 package enginetest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,4 +76,25 @@ func Book(tb testing.TB) (*instrument.Master, *account.Set) {
 		tb.Fatal(err)
 	}
 	return m, set
+}
+
+// Listing is an instrument master extension document for the test book: a
+// call series on AAA, id 100.
+const Listing = `{"version":1,"instruments":[
+ {"id":100,"symbol":"AAA 2027-03 C110","kind":"call","underlying":"AAA","strike":110,"expiry":"2027-03-19T21:00:00Z","multiplier":100}]}`
+
+// ManyListing is a valid extension document for the test book listing n
+// call strikes on AAA (ids from 1000), for the bounds on one listing.
+func ManyListing(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"version":1,"instruments":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":%d,"symbol":"AAA 2027-03 C%d","kind":"call","underlying":"AAA","strike":%d,"expiry":"2027-03-19T21:00:00Z","multiplier":100}`,
+			1000+i, 200+i, 200+i)
+	}
+	b.WriteString(`]}`)
+	return b.String()
 }

@@ -2,14 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-const listingDoc = `{"version":1,"instruments":[
- {"id":100,"symbol":"AAA 2027-03 C110","kind":"call","underlying":"AAA","strike":110,"expiry":"2027-03-19T21:00:00Z","multiplier":100}]}`
+	"github.com/ballast-risk/ballast/engine/enginetest"
+)
 
 // TestListInstrumentsRoute: POST /v1/instruments lists new series for the
 // admin only, answers with them, and GET /v1/instruments shows them; a fill
@@ -20,15 +18,15 @@ func TestListInstrumentsRoute(t *testing.T) {
 		method, token, body string
 		code                int
 	}{
-		{"POST", "", listingDoc, 401},
-		{"POST", tokOps, listingDoc, 403},
-		{"POST", tokAlpha, listingDoc, 403},
-		{"PUT", tokAdmin, listingDoc, 405},
+		{"POST", "", enginetest.Listing, 401},
+		{"POST", tokOps, enginetest.Listing, 403},
+		{"POST", tokAlpha, enginetest.Listing, 403},
+		{"PUT", tokAdmin, enginetest.Listing, 405},
 		{"POST", tokAdmin, ``, 422},
 		{"POST", tokAdmin, `{"version":1,"instruments":[]}`, 422},
-		{"POST", tokAdmin, strings.Replace(listingDoc, `"id":100`, `"id":3`, 1), 422},
-		{"POST", tokAdmin, strings.Replace(listingDoc, `"AAA"`, `"ZZZ"`, 1), 422},
-		{"POST", tokAdmin, manyListed(500), 413},
+		{"POST", tokAdmin, strings.Replace(enginetest.Listing, `"id":100`, `"id":3`, 1), 422},
+		{"POST", tokAdmin, strings.Replace(enginetest.Listing, `"AAA"`, `"ZZZ"`, 1), 422},
+		{"POST", tokAdmin, enginetest.ManyListing(500), 413},
 	} {
 		code, body := h.do(t, tc.method, "/v1/instruments", tc.token, tc.body)
 		if code != tc.code {
@@ -41,7 +39,7 @@ func TestListInstrumentsRoute(t *testing.T) {
 		t.Fatalf("refused listings changed the master: %d instruments", n)
 	}
 
-	code, body := h.do(t, "POST", "/v1/instruments", tokAdmin, listingDoc)
+	code, body := h.do(t, "POST", "/v1/instruments", tokAdmin, enginetest.Listing)
 	var listed listedBody
 	if code != 200 || json.Unmarshal(body, &listed) != nil || len(listed.Listed) != 1 {
 		t.Fatalf("listing: %d %s", code, body)
@@ -70,19 +68,4 @@ func TestListInstrumentsRoute(t *testing.T) {
 	if q := h.qty(t, tokAlpha, 1001, 100); q != 2 {
 		t.Fatalf("position %d", q)
 	}
-}
-
-// manyListed is a valid listing of n call strikes on AAA.
-func manyListed(n int) string {
-	var b strings.Builder
-	b.WriteString(`{"version":1,"instruments":[`)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"id":%d,"symbol":"AAA 2027-03 C%d","kind":"call","underlying":"AAA","strike":%d,"expiry":"2027-03-19T21:00:00Z","multiplier":100}`,
-			1000+i, 200+i, 200+i)
-	}
-	b.WriteString(`]}`)
-	return b.String()
 }

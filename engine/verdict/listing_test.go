@@ -3,7 +3,6 @@ package verdict
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -12,17 +11,13 @@ import (
 	"github.com/ballast-risk/ballast/engine/sbe"
 )
 
-// testListing lists a call series on the test book's AAA.
-const testListing = `{"version":1,"instruments":[
- {"id":100,"symbol":"AAA 2027-03 C110","kind":"call","underlying":"AAA","strike":110,"expiry":"2027-03-19T21:00:00Z","multiplier":100}]}`
-
 // TestListingsSurviveRestart: instruments listed at run time, and the fills
 // booked on them, come back after a restart from the log and from a
 // snapshot (which lists them before it loads the accounts that hold them).
 func TestListingsSurviveRestart(t *testing.T) {
 	ctx := context.Background()
 	f := newDurable(t)
-	m, from, err := f.svc.ListInstruments(ctx, []byte(testListing))
+	m, from, err := f.svc.ListInstruments(ctx, []byte(enginetest.Listing))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +55,9 @@ func TestListingsSurviveRestart(t *testing.T) {
 		doc  string
 		want error
 	}{
-		{testListing, instrument.ErrInvalid},
+		{enginetest.Listing, instrument.ErrInvalid},
 		{`{"version":1,"instruments":[]}`, instrument.ErrInvalid},
-		{manyListing(500), ErrRecordSize},
+		{enginetest.ManyListing(500), ErrRecordSize},
 	} {
 		if _, _, err := f.svc.ListInstruments(ctx, []byte(c.doc)); !errors.Is(err, c.want) {
 			t.Fatalf("listing %.40q: %v, want %v", c.doc, err, c.want)
@@ -79,7 +74,7 @@ func TestListingsSurviveRestart(t *testing.T) {
 func TestListingRecordConflict(t *testing.T) {
 	ctx := context.Background()
 	f := newDurable(t)
-	clash := strings.Replace(testListing, `"id":100`, `"id":3`, 1) // id 3 is the book's C105
+	clash := strings.Replace(enginetest.Listing, `"id":100`, `"id":3`, 1) // id 3 is the book's C105
 	rec, err := EncodeListingRecord(nil, []byte(clash))
 	if err != nil {
 		t.Fatal(err)
@@ -105,27 +100,12 @@ func TestListingRecordBounds(t *testing.T) {
 	if _, err := EncodeListingRecord(nil, nil); !errors.Is(err, ErrRecordSize) {
 		t.Errorf("empty: %v", err)
 	}
-	rec, err := EncodeListingRecord(nil, []byte(testListing))
+	rec, err := EncodeListingRecord(nil, []byte(enginetest.Listing))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, err := decodeRecord(rec)
-	if err != nil || r.kind != templateListing || string(r.doc) != testListing {
+	if err != nil || r.kind != templateListing || string(r.doc) != enginetest.Listing {
 		t.Fatalf("round trip: %+v %v", r, err)
 	}
-}
-
-// manyListing is a valid listing of n call strikes on AAA.
-func manyListing(n int) string {
-	var b strings.Builder
-	b.WriteString(`{"version":1,"instruments":[`)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"id":%d,"symbol":"AAA 2027-03 C%d","kind":"call","underlying":"AAA","strike":%d,"expiry":"2027-03-19T21:00:00Z","multiplier":100}`,
-			1000+i, 200+i, 200+i)
-	}
-	b.WriteString(`]}`)
-	return b.String()
 }
