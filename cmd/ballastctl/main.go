@@ -55,6 +55,7 @@ func commands() []command {
 		{"fill", "online: book an execution (SBE or HTTP, admin)", runFill},
 		{"collateral", "online: set an account's cash or credit line (HTTP, admin)", runCollateral},
 		{"attest", "online: submit a signed credit attestation (HTTP, admin)", runAttest},
+		{"list-instruments", "online: list new series during the day (HTTP, admin)", runListInstruments},
 		{"watch", "online: print margin state changes as they happen (SBE or HTTP)", runWatch},
 	}
 }
