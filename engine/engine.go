@@ -216,23 +216,29 @@ func (e *Engine) Master() *instrument.Master { return e.master.Load() }
 // that holds one, is refused with margin.ReasonNoRiskEpoch. An invalid
 // document changes nothing and fails with instrument.ErrInvalid.
 func (e *Engine) ExtendMaster(doc []byte) (*instrument.Master, error) {
+	return e.ExtendMasterAfter(doc, nil)
+}
+
+// ExtendMasterAfter is ExtendMaster with one step between the validation
+// and the swap: record (nil: none) runs once doc is known to extend the
+// current master, with other listings held back, and an error from it
+// lists nothing. The durable state journals the document there.
+func (e *Engine) ExtendMasterAfter(doc []byte, record func() error) (*instrument.Master, error) {
 	e.masterMu.Lock()
 	defer e.masterMu.Unlock()
-	return e.extendLocked(doc)
+	return e.extendLocked(doc, record)
 }
 
-// ValidateListing reports whether ExtendMaster would accept doc now (nil)
-// or why not, without changing anything.
-func (e *Engine) ValidateListing(doc []byte) error {
-	_, err := e.Master().Extend(doc, e.now())
-	return err
-}
-
-// extendLocked is ExtendMaster with masterMu held.
-func (e *Engine) extendLocked(doc []byte) (*instrument.Master, error) {
+// extendLocked is ExtendMasterAfter with masterMu held.
+func (e *Engine) extendLocked(doc []byte, record func() error) (*instrument.Master, error) {
 	n, err := e.master.Load().Extend(doc, e.now())
 	if err != nil {
 		return nil, err
+	}
+	if record != nil {
+		if err := record(); err != nil {
+			return nil, err
+		}
 	}
 	e.master.Store(n)
 	e.listings = append(e.listings, bytes.Clone(doc))
@@ -255,7 +261,7 @@ func (e *Engine) RestoreListing(doc []byte) (added bool, err error) {
 		e.listings = append(e.listings, bytes.Clone(doc))
 		return false, nil
 	}
-	if _, err := e.extendLocked(doc); err != nil {
+	if _, err := e.extendLocked(doc, nil); err != nil {
 		return false, err
 	}
 	return true, nil

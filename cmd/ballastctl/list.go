@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/ballast-risk/ballast/engine/verdict"
@@ -56,22 +55,9 @@ func runListInstruments(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 0 {
 		return cf.fail(usageErr("unexpected argument %q", pos[0]))
 	}
-	if *file == "" {
-		return cf.fail(usageErr("--file is required (- for stdin)"))
-	}
-	in := stdin
-	name := "stdin"
-	if *file != "-" {
-		f, err := os.Open(*file)
-		if err != nil {
-			return cf.fail(err)
-		}
-		defer f.Close()
-		in, name = f, *file
-	}
-	data, err := io.ReadAll(io.LimitReader(in, verdict.ListingRecordBytesMax+1))
+	data, name, err := readInput(*file, verdict.ListingRecordBytesMax)
 	if err != nil {
-		return cf.fail(fmt.Errorf("%s: %v", name, err))
+		return cf.fail(err)
 	}
 	if len(data) > verdict.ListingRecordBytesMax {
 		return cf.fail(fmt.Errorf("%s: exceeds %d bytes: list fewer instruments at a time", name, verdict.ListingRecordBytesMax))

@@ -547,22 +547,9 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 0 {
 		return cf.fail(usageErr("unexpected argument %q", pos[0]))
 	}
-	if *file == "" {
-		return cf.fail(usageErr("--file is required (- for stdin)"))
-	}
-	in := stdin
-	name := "stdin"
-	if *file != "-" {
-		f, err := os.Open(*file)
-		if err != nil {
-			return cf.fail(err)
-		}
-		defer f.Close()
-		in, name = f, *file
-	}
-	data, err := io.ReadAll(io.LimitReader(in, attest.BodyBytesMax+1))
+	data, name, err := readInput(*file, attest.BodyBytesMax)
 	if err != nil {
-		return cf.fail(fmt.Errorf("%s: %v", name, err))
+		return cf.fail(err)
 	}
 	if _, err := attest.ParseJSON(data); err != nil {
 		return cf.fail(fmt.Errorf("%s: %v", name, err))
@@ -602,6 +589,29 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 		return cf.fail(err)
 	}
 	return exitOK
+}
+
+// readInput reads the file named by a --file flag (- for stdin; required)
+// and returns at most limit+1 bytes of it, so that the caller can refuse a
+// larger one, with the name its errors should use.
+func readInput(file string, limit int) ([]byte, string, error) {
+	if file == "" {
+		return nil, "", usageErr("--file is required (- for stdin)")
+	}
+	in, name := stdin, "stdin"
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, file, err
+		}
+		defer f.Close()
+		in, name = f, file
+	}
+	data, err := io.ReadAll(io.LimitReader(in, int64(limit)+1))
+	if err != nil {
+		return nil, name, fmt.Errorf("%s: %v", name, err)
+	}
+	return data, name, nil
 }
 
 // --- watch ---

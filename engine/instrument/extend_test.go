@@ -1,7 +1,6 @@
 package instrument
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -28,16 +27,7 @@ func extensionDoc(t testing.TB, fis []fileInstrument) []byte {
 		Instruments []fileInstrument `json:"instruments"`
 	}
 	fe.Version, fe.Instruments = 1, fis
-	return encodeAny(t, fe)
-}
-
-func encodeAny(t testing.TB, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return encode(t, fe)
 }
 
 // TestExtend: a master extended with the rest of a document equals the

@@ -287,14 +287,9 @@ func Parse(data []byte, now time.Time) (*Master, error) {
 	if len(data) > FileBytesMax {
 		return nil, fmt.Errorf("%w: %d bytes, over the %d-byte bound", ErrInvalid, len(data), FileBytesMax)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var fm fileMaster
-	if err := dec.Decode(&fm); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the master object", ErrInvalid)
+	if err := decodeStrict(data, &fm, "master"); err != nil {
+		return nil, err
 	}
 	if fm.Version != 1 {
 		return nil, fmt.Errorf("%w: version %d (want 1)", ErrInvalid, fm.Version)
@@ -424,19 +419,28 @@ func (m *Master) Covers(data []byte, now time.Time) (bool, error) {
 	return true, nil
 }
 
+// decodeStrict decodes the one JSON object of data into v, refusing unknown
+// fields and trailing data (what names the object in the error).
+func decodeStrict(data []byte, v any, what string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: trailing data after the %s object", ErrInvalid, what)
+	}
+	return nil
+}
+
 // parseExtension decodes and checks the shape of an extension document.
 func parseExtension(data []byte) (*fileExtension, error) {
 	if len(data) > ExtensionBytesMax {
 		return nil, fmt.Errorf("%w: extension of %d bytes, over the %d-byte bound", ErrInvalid, len(data), ExtensionBytesMax)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var fe fileExtension
-	if err := dec.Decode(&fe); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the extension object", ErrInvalid)
+	if err := decodeStrict(data, &fe, "extension"); err != nil {
+		return nil, err
 	}
 	if fe.Version != 1 {
 		return nil, fmt.Errorf("%w: version %d (want 1)", ErrInvalid, fe.Version)

@@ -38,9 +38,10 @@ func baseDoc() fileMaster {
 	}
 }
 
-func encode(t testing.TB, fm fileMaster) []byte {
+// encode is v (a master or an extension document) as JSON.
+func encode(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := json.Marshal(fm)
+	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -265,31 +265,32 @@ func EncodeListingRecord(dst, doc []byte) ([]byte, error) {
 var ErrRecordSize = errors.New("verdict: change too large for one journal record")
 
 // ListInstruments journals the extension document doc and then lists its
-// instruments (engine.Engine.ExtendMaster); they outlive a restart like
+// instruments (engine.Engine.ExtendMasterAfter validates it, lets this
+// journal it, and only then swaps the master); they outlive a restart like
 // every other acknowledged change. An invalid document (an error wrapping
 // instrument.ErrInvalid) or one over ListingRecordBytesMax (ErrRecordSize)
 // is refused before anything is written; a journal failure is
-// ErrDurability, and nothing is listed. Listings are serialised, so a
-// document validated here is the one applied. It returns the new master and
-// the index in it of the first instrument listed.
+// ErrDurability, and nothing is listed. It returns the new master and the
+// index in it of the first instrument listed.
 func (s *EngineService) ListInstruments(ctx context.Context, doc []byte) (*instrument.Master, int, error) {
-	s.listMu.Lock()
-	defer s.listMu.Unlock()
-	if err := s.eng.ValidateListing(doc); err != nil {
-		return nil, 0, err
-	}
-	rec, err := EncodeListingRecord(nil, doc)
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	from := 0
+	m, err := s.eng.ExtendMasterAfter(doc, func() error {
+		rec, err := EncodeListingRecord(nil, doc)
+		if err != nil {
+			return err
+		}
+		if _, err := s.journal.Append(ctx, rec); err != nil {
+			return fmt.Errorf("%w: %v", ErrDurability, err)
+		}
+		from = len(s.eng.Master().Instruments) // listings are held back: the master before the swap
+		return nil
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	from := len(s.eng.Master().Instruments)
-	s.stateMu.RLock()
-	defer s.stateMu.RUnlock()
-	if _, err := s.journal.Append(ctx, rec); err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", ErrDurability, err)
-	}
-	m, err := s.eng.ExtendMaster(doc)
-	return m, from, err
+	return m, from, nil
 }
 
 // snapshotDoc is a snapshot's content.

@@ -78,7 +78,6 @@ type EngineService struct {
 	// other stripes still share the journal's fsyncs.
 	acctMu   [acctStripes]sync.Mutex
 	attestMu sync.Mutex // one attestation at a time
-	listMu   sync.Mutex // one listing at a time: validated, journalled, applied
 	snapMu   sync.Mutex // one snapshot at a time; guards snapSeq
 	snapSeq  uint64
 	// snapSeqValid says snapSeq holds the latest snapshot's record.
