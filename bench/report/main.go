@@ -36,6 +36,8 @@ type figure struct {
 
 var figures = []figure{
 	{"ITCH 5.0 decode from memory, per core (types drawn at random in TotalView-like proportions)", `^BenchmarkDecode$`, "msgs/s", 100e6, false},
+	{"… the speed probe in the same runs, just before the samples (one Add Order decoded repeatedly: no mispredictions; about 3.6 ns in the VM's fast phase)", `^BenchmarkDecode$`, "probe-before-ns", 0, true},
+	{"… the speed probe in the same runs, just after the samples", `^BenchmarkDecode$`, "probe-after-ns", 0, true},
 	{"ITCH decode + book update, realistic flow, 4M-order index (per core)", `^BenchmarkApply$`, "msgs/s", 20e6, false},
 	{"ITCH decode + book update, same, thread CPU time only", `^BenchmarkApply$`, "cpu-msgs/s", 20e6, false},
 	{"Ring, two cores, batched copy of 64", `^BenchmarkSPSC/copy/64$`, "ticks/s", 100e6, false},

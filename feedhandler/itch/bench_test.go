@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/ballast-risk/ballast/feedhandler/internal/cputime"
 )
@@ -49,12 +50,15 @@ func mixStream(n int, seed uint64) []byte {
 }
 
 // BenchmarkDecode decodes a realistic mix from memory, walking the
-// length-prefixed message blocks like the MoldUDP64 layer does.
+// length-prefixed message blocks like the MoldUDP64 layer does. It also
+// times the speed probe (probeDecode) just before and just after the
+// samples: probe-before-ns, probe-after-ns.
 func BenchmarkDecode(b *testing.B) {
 	const msgs = 1 << 16
 	stream := mixStream(msgs, 7)
 	var m Message
 	b.SetBytes(int64(len(stream) / msgs))
+	beforeNs := probeDecode(b)
 	b.ResetTimer()
 	cpu := cputime.Start(b)
 	off := 0
@@ -70,6 +74,30 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	cpu.Report(b)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.StopTimer()
+	b.ReportMetric(beforeNs, "probe-before-ns")
+	b.ReportMetric(probeDecode(b), "probe-after-ns")
+}
+
+// probeRounds is the number of decodes one speed probe times: about 5 ms.
+const probeRounds = 1 << 20
+
+// probeDecode returns the mean time in ns of decoding one Add Order
+// message repeatedly: a decode with no branch mispredictions, which only
+// the machine's speed moves. The development VM switches between a fast
+// and a slow phase (about 30% apart), sometimes within one run; the probe
+// taken just before and just after BenchmarkDecode's samples says which
+// phase they saw, as the floors of the ring's hand-off benchmarks do.
+func probeDecode(b *testing.B) float64 {
+	raw := []byte(knownCases[10].raw)
+	var m Message
+	start := time.Now()
+	for range probeRounds {
+		if err := m.Decode(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(time.Since(start).Nanoseconds()) / probeRounds
 }
 
 // BenchmarkDecodeAddOrder decodes one Add Order message repeatedly.

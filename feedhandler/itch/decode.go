@@ -85,6 +85,14 @@ func (m *Message) Decode(b []byte) error {
 	m.TrackingNumber = uint16(w >> 48)
 	m.Timestamp = w & timestampMask
 
+	// Order Delete, a third of a session's messages and the shortest body,
+	// is tested before the jump table: a compare on t resolves sooner than
+	// the table's indirect jump, so its mispredictions cost less.
+	if t == TypeOrderDelete {
+		_ = b[18]
+		m.OrderDelete.OrderRef = be.Uint64(b[11:19])
+		return nil
+	}
 	switch t {
 	case TypeAddOrder, TypeAddOrderMPID:
 		_ = b[35]
