@@ -1,7 +1,7 @@
 # Ballast — the two commands users need are `make run` and `make test`.
 SHELL := /bin/bash
 GO ?= go
-FUZZTIME ?= 5s
+FUZZTIME ?= 3s
 # Packages with goroutines sharing memory: always tested under the race detector.
 RACE_PKGS := ./feedhandler/... ./sim/... ./cmd/... ./engine/... ./accel/...
 
