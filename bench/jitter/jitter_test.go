@@ -284,7 +284,7 @@ func TestMarkdown(t *testing.T) {
 	feed(one, syntheticReads...)
 	r := resultOf(Options{Duration: 3 * time.Millisecond}, []*tally{one})
 	md := r.Markdown()
-	for _, want := range []string{"| gaps longer than | gaps/s | time lost |", "| 1.0 µs | 1636 | 99.96 % |", "| 1.00 ms | 327 | 65.42 % |",
+	for _, want := range []string{"| gaps longer than | gaps/s | time lost |", "| 1.00 µs | 1636 | 99.96 % |", "| 1.00 ms | 327 | 65.42 % |",
 		"| one core | **1.97 ms** | **2.00 ms** | 2.00 ms | 50.0 µs | 2.00 ms | 2.00 ms | 5 | 11 | 3.06 ms | exact |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
@@ -307,8 +307,10 @@ func TestMarkdown(t *testing.T) {
 }
 
 func TestNs(t *testing.T) {
-	for v, want := range map[int64]string{-1: "–", 0: "0 ns", 999: "999 ns", 1000: "1.0 µs", 12_345: "12.3 µs",
-		999_949: "999.9 µs", 1_000_000: "1.00 ms", 4_567_890: "4.57 ms", 1_200_000_000: "1.20 s"} {
+	for v, want := range map[int64]string{-1: "–", 0: "0 ns", 999: "999 ns", 1000: "1.00 µs", 9_994: "9.99 µs",
+		9_996: "10.0 µs", 12_345: "12.3 µs", 99_960: "100 µs", 123_456: "123 µs", 999_400: "999 µs",
+		999_949: "1.00 ms", 1_000_000: "1.00 ms", 4_567_890: "4.57 ms", 1_200_000_000: "1.20 s",
+		3_600_000_000_000: "3600 s"} {
 		if got := Ns(v); got != want {
 			t.Errorf("Ns(%d) = %q, want %q", v, got, want)
 		}

@@ -3,6 +3,7 @@ package jitter
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -205,20 +206,32 @@ func (r *Result) columns() []column {
 	return append(cols, column{name: "all ", long: fmt.Sprintf("all %d cores at once", len(r.PerSpinner)), st: r.Combined})
 }
 
-// Ns formats a duration in ns for a table: "850 ns", "12.3 µs", "4.56 ms",
-// "1.20 s" (negative: "–").
+// Ns formats a duration in ns for a table, with three significant digits
+// in the unit that keeps the number below 1000: "850 ns", "1.00 µs",
+// "12.3 µs", "999 µs", "4.57 ms", "1.20 s" (negative: "–"). Every report
+// of the module formats durations with it.
 func Ns(v int64) string {
 	switch {
 	case v < 0:
 		return "–"
 	case v < 1000:
-		return fmt.Sprintf("%d ns", v)
-	case v < 1_000_000:
-		return fmt.Sprintf("%.1f µs", float64(v)/1e3)
-	case v < 1_000_000_000:
-		return fmt.Sprintf("%.2f ms", float64(v)/1e6)
+		return strconv.FormatInt(v, 10) + " ns"
 	}
-	return fmt.Sprintf("%.2f s", float64(v)/1e9)
+	units := [...]string{" µs", " ms", " s"}
+	x, u := float64(v)/1e3, 0
+	// 999.5 and up would round to 1000: the next unit shows it as 1.00.
+	for x >= 999.5 && u < len(units)-1 {
+		x /= 1e3
+		u++
+	}
+	prec := 0
+	switch {
+	case x < 9.995:
+		prec = 2
+	case x < 99.95:
+		prec = 1
+	}
+	return strconv.FormatFloat(x, 'f', prec, 64) + units[u]
 }
 
 func perSec(v float64) string {

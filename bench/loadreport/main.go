@@ -13,8 +13,8 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
+	"github.com/ballast-risk/ballast/bench/jitter"
 	"github.com/ballast-risk/ballast/sim/loadgen"
 )
 
@@ -102,18 +102,6 @@ func met(r *loadgen.Result) string {
 	return "**missed**"
 }
 
-func dur(ns int64) string {
-	d := time.Duration(ns)
-	switch {
-	case d < 10*time.Microsecond:
-		return fmt.Sprintf("%.2f µs", float64(ns)/1e3)
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.1f µs", float64(ns)/1e3)
-	default:
-		return fmt.Sprintf("%.2f ms", float64(ns)/1e6)
-	}
-}
-
 func write(w io.Writer, title, note string, runs []run) {
 	fmt.Fprintf(w, "# %s\n\n", title)
 	if note != "" {
@@ -133,10 +121,10 @@ func write(w io.Writer, title, note string, runs []run) {
 		}
 		late := ""
 		if r.Lag != nil {
-			late = fmt.Sprintf("%d (max %s)", r.Lag.Late, dur(r.Lag.MaxBehindNs))
+			late = fmt.Sprintf("%d (max %s)", r.Lag.Late, jitter.Ns(r.Lag.MaxBehindNs))
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %d | %s | %s |\n", r.Transport, r.Mode, offered,
-			r.AchievedRate, dur(r.Latency.P50), dur(r.Latency.P99), dur(r.Latency.P999), dur(r.Latency.Max), late,
+			r.AchievedRate, jitter.Ns(r.Latency.P50), jitter.Ns(r.Latency.P99), jitter.Ns(r.Latency.P999), jitter.Ns(r.Latency.Max), late,
 			r.Lost+r.Errors+r.Mismatches, target(r), met(r))
 	}
 	fmt.Fprintln(w, "\nLatency is from the intended send time in open loop (`open`, `open-fills`: coordinated omission")

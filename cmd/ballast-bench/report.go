@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ballast-risk/ballast/bench/jitter"
 	"github.com/ballast-risk/ballast/sim/loadgen"
 )
 
@@ -235,7 +236,7 @@ func (f *Figure) markdown(b *strings.Builder) {
 		b.WriteString("| run | count | achieved/s | p50 | p90 | p99 | p99.9 | p99.99 | max | errors | lost |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, l := range f.Latency {
 			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", l.Name, l.Count, rate(l.Achieved),
-				ns(pct(l, 50)), ns(pct(l, 90)), ns(pct(l, 99)), ns(pct(l, 99.9)), ns(pct(l, 99.99)), ns(l.MaxNs), l.Errors, l.Lost)
+				jitter.Ns(pct(l, 50)), jitter.Ns(pct(l, 90)), jitter.Ns(pct(l, 99)), jitter.Ns(pct(l, 99.9)), jitter.Ns(pct(l, 99.99)), jitter.Ns(l.MaxNs), l.Errors, l.Lost)
 		}
 		b.WriteString("\n")
 		for _, l := range f.Latency {
@@ -287,20 +288,6 @@ func secs(s float64) string {
 		return fmt.Sprintf("%.1f ms", s*1e3)
 	}
 	return fmt.Sprintf("%.3f s", s)
-}
-
-func ns(v int64) string {
-	switch {
-	case v < 0:
-		return "–"
-	case v < 10_000:
-		return fmt.Sprintf("%d ns", v)
-	case v < 10_000_000:
-		return fmt.Sprintf("%.1f µs", float64(v)/1e3)
-	case v < 10_000_000_000:
-		return fmt.Sprintf("%.1f ms", float64(v)/1e6)
-	}
-	return fmt.Sprintf("%.1f s", float64(v)/1e9)
 }
 
 func rate(v float64) string {
