@@ -160,7 +160,10 @@ type appliance struct {
 	attestKeys    map[string]ed25519.PublicKey
 	epochEvery    *period
 	snapshotEvery *period
-	metrics       applianceMetrics
+	// epochSoon asks the epoch loop for its next epoch now rather than at
+	// the next tick (requestEpoch); it holds at most one request.
+	epochSoon chan struct{}
+	metrics   applianceMetrics
 
 	// feedLive reports whether the feed is live, for /readyz.
 	feedLive func() (bool, string)
@@ -192,7 +195,7 @@ type applianceMetrics struct {
 // and restores the durable state and binds the verdict listeners (serving
 // starts with start).
 func openAppliance(cfg applianceConfig, demo bool, backend accel.Backend, log *slog.Logger) (*appliance, error) {
-	a := &appliance{cfg: cfg, log: log, stop: make(chan struct{}),
+	a := &appliance{cfg: cfg, log: log, stop: make(chan struct{}), epochSoon: make(chan struct{}, 1),
 		epochEvery: newPeriod(cfg.epochEvery), snapshotEvery: newPeriod(cfg.snapshotEvery)}
 	if err := a.open(demo, backend); err != nil {
 		a.closeListeners()
@@ -416,7 +419,7 @@ func (a *appliance) listen(tokens tokenFlags) error {
 			// No SBE server polls the sweep: the HTTP server does.
 			hcfg.Sweep, hcfg.SweepInterval = a.sweep, verdict.DefaultNoticeInterval
 		}
-		if a.httpSrv, err = httpapi.New(hcfg, a.hsvc); err != nil {
+		if a.httpSrv, err = httpapi.New(hcfg, listingService{a.hsvc, a}); err != nil {
 			return err
 		}
 		ln, err := net.Listen("tcp", a.cfg.httpAddr)
@@ -578,7 +581,8 @@ func (a *appliance) epochLoop() {
 }
 
 // waitEpoch waits for the epoch ticker t, resetting it when a reload
-// changes the period; false at shutdown.
+// changes the period, or for a request for an epoch now (which restarts
+// the period); false at shutdown.
 func (a *appliance) waitEpoch(t *time.Ticker) bool {
 	for {
 		select {
@@ -586,10 +590,43 @@ func (a *appliance) waitEpoch(t *time.Ticker) bool {
 			return false
 		case <-a.epochEvery.changed:
 			t.Reset(a.epochEvery.get())
+		case <-a.epochSoon:
+			t.Reset(a.epochEvery.get())
+			return true
 		case <-t.C:
 			return true
 		}
 	}
+}
+
+// requestEpoch asks the epoch loop to run its next epoch at once instead of
+// at the next tick. It never blocks: requests made while one is pending
+// merge into it, and one made while an epoch runs starts the next right
+// after it (the running epoch's snapshot may predate what asked).
+func (a *appliance) requestEpoch() {
+	select {
+	case a.epochSoon <- struct{}{}:
+	default:
+	}
+}
+
+// listingService is the HTTP API's service, except that a listing that
+// succeeded asks for the next risk epoch at once: its new series are
+// refused with NO_RISK_EPOCH until an epoch prices them, and --epoch-every
+// may be long.
+type listingService struct {
+	*httpapi.EngineService
+	a *appliance
+}
+
+// ListInstruments implements httpapi.InstrumentLister.
+func (s listingService) ListInstruments(ctx context.Context, doc []byte) ([]httpapi.InstrumentInfo, error) {
+	listed, err := s.EngineService.ListInstruments(ctx, doc)
+	if err == nil {
+		s.a.requestEpoch()
+		s.a.log.Info("instruments listed: next risk epoch requested", "instruments", len(listed))
+	}
+	return listed, err
 }
 
 // snapshotLoop writes a durable snapshot every --snapshot-every when the
