@@ -107,9 +107,6 @@ func (m *Message) Decode(b []byte) error {
 		} else {
 			a.Attribution = [4]byte{}
 		}
-	case TypeOrderDelete:
-		_ = b[18]
-		m.OrderDelete.OrderRef = be.Uint64(b[11:19])
 	case TypeOrderCancel:
 		_ = b[22]
 		x := &m.OrderCancel
@@ -255,7 +252,7 @@ func (m *Message) Decode(b []byte) error {
 		o.LowerPriceRangeCollar = be.Uint32(b[40:44])
 		o.UpperPriceRangeCollar = be.Uint32(b[44:48])
 	default:
-		// lengths[] and this switch list the same types.
+		// lengths[] lists the types of this switch and Order Delete.
 		panic(errTableMismatch)
 	}
 	return nil
